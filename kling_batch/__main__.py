@@ -1,0 +1,3 @@
+from kling_batch.cli import main
+
+main()

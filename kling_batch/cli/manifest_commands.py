@@ -1,0 +1,7 @@
+"""Placeholder until this command group lands."""
+
+import click
+
+
+def register(group: click.Group) -> None:
+    pass

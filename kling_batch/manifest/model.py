@@ -1,0 +1,99 @@
+"""Typed, immutable manifest entries: what the loader and rule checker hand to everything else.
+
+Data flows one way: manifest text -> `Manifest` of `Entry` -> request body (`requests.py`)
+-> tasks -> results. Nothing downstream of this module sees raw YAML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+STANDARD_MODEL = "kling/kling-v3-video-generation"
+OMNI_MODEL = "kling/kling-v3-omni-video-generation"
+MODEL_ALIASES = {"standard": STANDARD_MODEL, "omni": OMNI_MODEL}
+
+
+class EntryKind(StrEnum):
+    SHOT = "shot"
+    STORYBOARD = "storyboard"
+
+
+class MediaType(StrEnum):
+    FIRST_FRAME = "first_frame"
+    LAST_FRAME = "last_frame"
+    REFER = "refer"
+    FEATURE = "feature"
+    BASE = "base"
+
+    @property
+    def is_video(self) -> bool:
+        return self in (MediaType.FEATURE, MediaType.BASE)
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a node stands in its file, 1-based, for error messages."""
+
+    file: Path
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Media:
+    """One media item: exactly one of `url` (http, https, oss) or `path` (a local file)."""
+
+    type: MediaType
+    url: str | None = None
+    path: Path | None = None  # absolute, resolved against the manifest's folder
+    keep_original_sound: bool | None = None
+
+
+@dataclass(frozen=True)
+class StoryboardShot:
+    prompt: str
+    duration: int | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One manifest entry with defaults merged and aliases resolved: ready to become a request."""
+
+    id: str
+    kind: EntryKind
+    model: str  # the full DashScope model name
+    prompt: str | None = None
+    negative_prompt: str | None = None
+    media: tuple[Media, ...] = ()
+    element_ids: tuple[int, ...] = ()
+    mode: str | None = None  # None: the API default (pro)
+    aspect_ratio: str | None = None
+    duration: int | None = None  # None: the API default (5)
+    audio: bool | None = None
+    watermark: bool | None = None
+    shot_type: str | None = None  # storyboards only
+    multi_prompt: tuple[StoryboardShot, ...] = ()
+    position: Position | None = field(default=None, compare=False)
+
+    @property
+    def local_media(self) -> tuple[Media, ...]:
+        return tuple(m for m in self.media if m.path is not None)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    name: str
+    entries: tuple[Entry, ...]
+    budget: float | None = None
+
+    def entry(self, entry_id: str) -> Entry:
+        for entry in self.entries:
+            if entry.id == entry_id:
+                return entry
+        raise KeyError(entry_id)
