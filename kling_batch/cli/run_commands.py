@@ -1,7 +1,240 @@
-"""Placeholder until this command group lands."""
+"""`run` and `status`: render a manifest resumably, and show where each entry stands."""
 
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import anyio
 import click
+
+from kling_batch.api import (
+    DEFAULT_BASE_URL,
+    ApiKey,
+    ConfigurationError,
+    api_key_from_env,
+    require_secure_url,
+)
+from kling_batch.cli.display import JsonLines, PlainLines
+from kling_batch.cli.exit_codes import ExitCode
+from kling_batch.manifest import ManifestInvalid, load
+from kling_batch.manifest.model import Manifest
+from kling_batch.prices import PriceTable
+from kling_batch.runner.artifacts import OutputLayout
+from kling_batch.runner.events import EventSink
+from kling_batch.runner.results import entry_result
+from kling_batch.runner.run import (
+    Connection,
+    RunOptions,
+    RunSummary,
+    SelectionError,
+    run_manifest,
+    select_entries,
+)
+from kling_batch.runner.state import EntryState, StateLocked, StateStore
+from kling_batch.simulator import Simulator, SimulatorConfig, simulator_transport
+
+SIMULATED_BASE_URL = "http://localhost/api/v1"
+
+manifest_argument = click.argument(
+    "manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+output_option = click.option(
+    "--output",
+    "output_root",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="OUTPUT_DIR",
+    default=Path("output"),
+    show_default="$OUTPUT_DIR, else ./output",
+    help="Folder that holds <manifest name>/ with the state, logs and videos.",
+)
+
+
+class CommandFailed(click.ClickException):
+    """A user-facing error with the contract's exit status."""
+
+    def __init__(self, message: str, exit_code: ExitCode) -> None:
+        super().__init__(message)
+        self.exit_code = int(exit_code)
+
+
+def load_or_exit(path: Path) -> Manifest:
+    try:
+        return load(path)
+    except ManifestInvalid as invalid:
+        for diagnostic in invalid.diagnostics:
+            click.echo(str(diagnostic), err=True)
+        raise CommandFailed(
+            f"{path}: the manifest is invalid; nothing was sent", ExitCode.INVALID
+        ) from None
+
+
+@click.command()
+@manifest_argument
+@output_option
+@click.option(
+    "--base-url",
+    envvar="DASHSCOPE_BASE_URL",
+    default=DEFAULT_BASE_URL,
+    show_default="$DASHSCOPE_BASE_URL, else DashScope Beijing",
+    help="DashScope API base URL. Plain http:// only for a loopback host (a local simulator).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 100),
+    default=10,
+    show_default=True,
+    help="Tasks in flight at once (the account's Kling limit is 10).",
+)
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(0.05, 600),
+    default=5.0,
+    show_default=True,
+    help="Shortest gap in seconds between two polls of one task.",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="ID",
+    help="Run only entries whose id matches (repeatable; glob patterns such as 'hero-*').",
+)
+@click.option(
+    "--retry-failed", is_flag=True, help="Render failed, canceled and expired entries again."
+)
+@click.option(
+    "--resubmit-unknown",
+    is_flag=True,
+    help="Send again entries whose earlier submission could not be settled (may pay twice).",
+)
+@click.option(
+    "--simulate",
+    is_flag=True,
+    help="Run against the built-in simulator, in this process: no key, no network.",
+)
+@click.option(
+    "--simulate-render-seconds",
+    type=click.FloatRange(0.0, 3600),
+    default=3.0,
+    show_default=True,
+    help="With --simulate: how long each simulated render takes.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON event per line on stdout.")
+def run(
+    manifest: Path,
+    output_root: Path,
+    base_url: str,
+    concurrency: int,
+    poll_interval: float,
+    only: tuple[str, ...],
+    retry_failed: bool,
+    resubmit_unknown: bool,
+    simulate: bool,
+    simulate_render_seconds: float,
+    as_json: bool,
+) -> None:
+    """Validate MANIFEST, then submit, poll and download every entry, resumably.
+
+    Running the same command again resumes: finished entries are skipped, tasks in flight are
+    polled again, and only entries whose content changed are rendered again. Exit status: 0 all
+    done, 1 some entry failed, 2 invalid input (nothing sent), 3 account or fatal error,
+    130 interrupted (state saved).
+    """
+    loaded = load_or_exit(manifest)
+    try:
+        select_entries(loaded, only)
+    except SelectionError as error:
+        raise CommandFailed(str(error), ExitCode.INVALID) from None
+    try:
+        connection = (
+            _simulated_connection(simulate_render_seconds)
+            if simulate
+            else _real_connection(base_url)
+        )
+    except ConfigurationError as error:
+        raise CommandFailed(str(error), ExitCode.INVALID) from None
+    sinks: list[EventSink] = [JsonLines(sys.stdout) if as_json else PlainLines(sys.stderr)]
+    options = RunOptions(
+        concurrency=concurrency,
+        poll_interval=poll_interval,
+        only=only,
+        retry_failed=retry_failed,
+        resubmit_unknown=resubmit_unknown,
+    )
+    try:
+        summary = anyio.run(run_manifest, loaded, connection, output_root, options, sinks)
+    except StateLocked as locked:
+        raise CommandFailed(str(locked), ExitCode.FATAL) from None
+    _finish(summary, OutputLayout.for_manifest(output_root, loaded.name), as_json)
+
+
+def _simulated_connection(render_seconds: float) -> Connection:
+    simulator = Simulator(SimulatorConfig(render_seconds=render_seconds))
+    return Connection(
+        base_url=SIMULATED_BASE_URL,
+        api_key=ApiKey("simulated-key"),
+        transport=simulator_transport(simulator),
+    )
+
+
+def _real_connection(base_url: str) -> Connection:
+    require_secure_url(base_url)
+    return Connection(base_url=base_url, api_key=api_key_from_env())
+
+
+def _finish(summary: RunSummary, layout: OutputLayout, as_json: bool) -> None:
+    done = summary.count(EntryState.DONE)
+    total = len(summary.states)
+    if not as_json:
+        click.echo(
+            f"{done} of {total} entries done in {summary.elapsed:.1f} s; output in {layout.folder}",
+            err=True,
+        )
+    if summary.fatal:
+        click.echo(f"error: stopped: {summary.fatal}", err=True)
+        sys.exit(ExitCode.FATAL)
+    if summary.interrupted:
+        click.echo("interrupted: state saved; run the same command again to resume", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
+    if not summary.all_done:
+        sys.exit(ExitCode.ENTRY_FAILED)
+
+
+@click.command()
+@manifest_argument
+@output_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per entry, one per line.")
+def status(manifest: Path, output_root: Path, as_json: bool) -> None:
+    """Show each entry's state from the state store, without any network call."""
+    loaded = load_or_exit(manifest)
+    layout = OutputLayout.for_manifest(output_root, loaded.name)
+    prices = PriceTable.load()
+    records = {}
+    if layout.state.exists():
+        store = StateStore(layout.state, readonly=True)
+        try:
+            records = {record.entry_id: record for record in store.all()}
+        finally:
+            store.close()
+    rows = [entry_result(entry, records.get(entry.id), prices) for entry in loaded.entries]
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False, sort_keys=True))
+        return
+    width = max((len(row["id"]) for row in rows), default=2)
+    click.echo(f"{'ENTRY':<{width}}  {'STATE':<10}  {'TASK':<36}  {'SECONDS':>7}  DETAIL")
+    for row in rows:
+        seconds = row.get("billed_seconds") or row["estimated_seconds"]
+        detail = ""
+        if row.get("error_code"):
+            detail = f"{row['error_code']}: {row.get('error_message') or ''}"
+        click.echo(
+            f"{row['id']:<{width}}  {row['status']:<10}  {row.get('task_id') or '-':<36}  "
+            f"{seconds:>7}  {detail}".rstrip()
+        )
 
 
 def register(group: click.Group) -> None:
-    pass
+    group.add_command(run)
+    group.add_command(status)

@@ -1,0 +1,118 @@
+"""The files of a run (spec §3): where each one lives, and how it is written without tearing."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kling_batch.runner.state import STATE_FILE
+
+SUPERSEDED_DIR = "_superseded"  # entry ids start with a letter or digit, so this never collides
+
+
+@dataclass(frozen=True)
+class OutputLayout:
+    """`<output>/<manifest name>/` and everything under it."""
+
+    folder: Path
+
+    @classmethod
+    def for_manifest(cls, output_root: Path, manifest_name: str) -> OutputLayout:
+        return cls(output_root / manifest_name)
+
+    @property
+    def state(self) -> Path:
+        return self.folder / STATE_FILE
+
+    @property
+    def events(self) -> Path:
+        return self.folder / "events.jsonl"
+
+    @property
+    def results(self) -> Path:
+        return self.folder / "results.jsonl"
+
+    @property
+    def report(self) -> Path:
+        return self.folder / "report.html"
+
+    def entry_dir(self, entry_id: str) -> Path:
+        return self.folder / entry_id
+
+    def request_file(self, entry_id: str) -> Path:
+        return self.entry_dir(entry_id) / "request.json"
+
+    def task_file(self, entry_id: str) -> Path:
+        return self.entry_dir(entry_id) / "task.json"
+
+    def polls_file(self, entry_id: str) -> Path:
+        return self.entry_dir(entry_id) / "polls.jsonl"
+
+    def set_aside(self, entry_id: str) -> Path | None:
+        """Move an entry's old artifacts out of the way before it is rendered again."""
+        source = self.entry_dir(entry_id)
+        if not source.exists():
+            return None
+        target_root = self.folder / SUPERSEDED_DIR
+        target_root.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        target = target_root / f"{entry_id}.{stamp}"
+        suffix = 1
+        while target.exists():
+            suffix += 1
+            target = target_root / f"{entry_id}.{stamp}.{suffix}"
+        source.rename(target)
+        return target
+
+
+def write_json_atomic(path: Path, value: Any, *, durable: bool = True) -> None:
+    """Write JSON to a temporary name and rename it over `path`: readers see old or new, never
+    half. `durable=False` skips the fsync, for files the state store can always rebuild."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    with temporary.open("w", encoding="utf-8") as handle:
+        json.dump(value, handle, ensure_ascii=False, indent=2, sort_keys=True)
+        handle.write("\n")
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def write_lines_atomic(path: Path, values: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    with temporary.open("w", encoding="utf-8") as handle:
+        for value in values:
+            handle.write(json.dumps(value, ensure_ascii=False, sort_keys=True))
+            handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def append_json_line(path: Path, value: dict[str, Any]) -> None:
+    """Append one JSON line. A crash can cut only the last line; readers skip a torn tail."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(value, ensure_ascii=False, sort_keys=True) + "\n"
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(line)
+
+
+def read_json_lines(path: Path) -> list[dict[str, Any]]:
+    """Every whole line of a JSON-lines file; a torn last line (a crash mid-write) is skipped."""
+    if not path.exists():
+        return []
+    values: list[dict[str, Any]] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            values.append(value)
+    return values

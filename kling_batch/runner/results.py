@@ -1,0 +1,50 @@
+"""results.jsonl: one line per manifest entry, rebuilt from the state store after every run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kling_batch.manifest.model import Entry, Manifest
+from kling_batch.prices import API_DEFAULT_MODE, PriceTable
+from kling_batch.runner.artifacts import OutputLayout, write_lines_atomic
+from kling_batch.runner.state import EntryRecord, StateStore
+
+
+def entry_result(entry: Entry, record: EntryRecord | None, prices: PriceTable) -> dict[str, Any]:
+    """An entry's outcome: status, task, files, and the estimate beside what was billed."""
+    estimate = prices.estimate(entry)
+    result: dict[str, Any] = {
+        "id": entry.id,
+        "status": str(record.state) if record else "pending",
+        "estimated_seconds": estimate.seconds,
+        "estimated_cost": float(estimate.amount),
+        "currency": estimate.currency,
+    }
+    if record is None:
+        return result
+    video = next((f for f in record.files if f.name == "video.mp4"), None)
+    cost = None
+    if record.billed_seconds is not None:
+        billed = prices.price(
+            mode=entry.mode or API_DEFAULT_MODE, audio=bool(entry.audio), seconds=record.billed_seconds
+        )
+        cost = float(billed.amount)
+    result.update(
+        task_id=record.task_id,
+        task_status=str(record.task_status) if record.task_status else None,
+        request_id=record.request_id,
+        files=[{"name": f.name, "size": f.size, "sha256": f.sha256} for f in record.files],
+        sha256=video.sha256 if video else None,
+        usage=record.usage,
+        billed_seconds=record.billed_seconds,
+        cost=cost,
+        error_code=record.error_code,
+        error_message=record.error_message,
+    )
+    return result
+
+
+def write_results(layout: OutputLayout, manifest: Manifest, store: StateStore) -> None:
+    prices = PriceTable.load()
+    lines = [entry_result(e, store.get(e.id), prices) for e in manifest.entries]
+    write_lines_atomic(layout.results, lines)

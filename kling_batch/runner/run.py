@@ -1,0 +1,481 @@
+"""The runner: every selected entry from where it stands to a verified video on disk.
+
+One anyio task per entry, inside one task group. A `CapacityLimiter` bounds the tasks in flight
+(`--concurrency`); the client paces submits and polls for the whole process. Every step is written
+to the state store before the next one starts, so a run stopped at any point (Ctrl-C, SIGTERM,
+kill -9) is picked up by the next one without paying twice:
+
+    new -> submitting -> in_flight -> succeeded -> done
+                 \\-> (answer lost) settle with the task list: adopt, send again, or unknown
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import signal
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio
+import httpx
+
+from kling_batch.api import (
+    AccountError,
+    AmbiguousSubmission,
+    ApiError,
+    ApiKey,
+    DashScopeClient,
+    Pacing,
+    RequestRejected,
+    RetryPolicy,
+)
+from kling_batch.api.types import Task, TaskStatus
+from kling_batch.hashing import sha256_file, sha256_json
+from kling_batch.manifest import fingerprint, request_body
+from kling_batch.manifest.model import Entry, Manifest
+from kling_batch.runner.artifacts import (
+    OutputLayout,
+    append_json_line,
+    write_json_atomic,
+)
+from kling_batch.runner.downloads import DownloadError, UrlExpired, download_file
+from kling_batch.runner.events import EventKind, EventLog, EventSink
+from kling_batch.runner.polling import PollPolicy, RenderTimes
+from kling_batch.runner.reconcile import Verdict, settle_submission
+from kling_batch.runner.results import write_results
+from kling_batch.runner.state import EntryRecord, EntryState, FileRecord, RunLock, StateStore
+
+# The video files of a task, by the task field that holds their URL.
+_VIDEO_FILES = (("video_url", "video.mp4"), ("watermark_video_url", "video.watermark.mp4"))
+# A create that is still unanswered this long after Ctrl-C is abandoned to reconciliation.
+_SUBMIT_SHIELD_SECONDS = 30.0
+_PARALLEL_DOWNLOADS = 4
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where and how to reach DashScope (or the simulator)."""
+
+    base_url: str
+    api_key: ApiKey
+    transport: httpx.AsyncBaseTransport | None = None
+    pacing: Pacing | None = None
+    retry: RetryPolicy | None = None
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    concurrency: int = 10
+    poll_interval: float = 5.0
+    only: tuple[str, ...] = ()
+    retry_failed: bool = False
+    resubmit_unknown: bool = False
+    handle_signals: bool = True
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    states: dict[str, EntryState | None]  # None: not reached (the run stopped first)
+    interrupted: bool = False
+    fatal: str | None = None
+    elapsed: float = 0.0
+
+    @property
+    def all_done(self) -> bool:
+        return all(state is EntryState.DONE for state in self.states.values())
+
+    def count(self, state: EntryState | None) -> int:
+        return sum(1 for value in self.states.values() if value is state)
+
+
+class SelectionError(ValueError):
+    """`--only` patterns that match no entry."""
+
+
+def select_entries(manifest: Manifest, patterns: Sequence[str]) -> list[Entry]:
+    if not patterns:
+        return list(manifest.entries)
+    unmatched = [
+        p for p in patterns if not any(fnmatch.fnmatchcase(e.id, p) for e in manifest.entries)
+    ]
+    if unmatched:
+        raise SelectionError(f"--only {', '.join(unmatched)} matches no entry of {manifest.path}")
+    return [e for e in manifest.entries if any(fnmatch.fnmatchcase(e.id, p) for p in patterns)]
+
+
+async def run_manifest(
+    manifest: Manifest,
+    connection: Connection,
+    output_root: Path,
+    options: RunOptions | None = None,
+    sinks: list[EventSink] | None = None,
+) -> RunSummary:
+    """Run (or resume) a validated manifest; holds the output's lock for the whole run."""
+    options = options or RunOptions()
+    entries = select_entries(manifest, options.only)
+    layout = OutputLayout.for_manifest(output_root, manifest.name)
+    with RunLock(layout.folder):
+        store = StateStore(layout.state)
+        try:
+            client = DashScopeClient(
+                connection.base_url,
+                connection.api_key,
+                transport=connection.transport,
+                pacing=connection.pacing,
+                retry=connection.retry,
+                upload_cache=store.uploads,
+            )
+            events = EventLog(layout.events, sinks)
+            async with client:
+                runner = _Runner(manifest, entries, client, store, layout, events, options)
+                summary = await runner.run()
+        finally:
+            write_results(layout, manifest, store)
+            store.close()
+    return summary
+
+
+@dataclass
+class _Runner:
+    manifest: Manifest
+    entries: list[Entry]
+    client: DashScopeClient
+    store: StateStore
+    layout: OutputLayout
+    events: EventLog
+    options: RunOptions
+    render_times: RenderTimes = field(default_factory=RenderTimes)
+    interrupted: bool = False
+    fatal: str | None = None
+
+    def __post_init__(self) -> None:
+        self.slots = anyio.CapacityLimiter(self.options.concurrency)
+        self.download_slots = anyio.CapacityLimiter(_PARALLEL_DOWNLOADS)
+        self.poll_policy = PollPolicy(floor=self.options.poll_interval)
+        self.scope = anyio.CancelScope()
+        self.submit_shields: set[anyio.CancelScope] = set()
+        self.stopping = False
+
+    async def run(self) -> RunSummary:
+        started = time.monotonic()
+        self.events.emit(
+            EventKind.RUN_STARTED,
+            manifest=str(self.manifest.path),
+            entries=len(self.entries),
+            concurrency=self.options.concurrency,
+        )
+        # Tasks already in flight hold remote slots: resume them before submitting new work.
+        records = {e.id: self.store.get(e.id) for e in self.entries}
+        ordered = sorted(self.entries, key=lambda e: not _in_flight(records[e.id]))
+        with self.scope:
+            async with anyio.create_task_group() as group:
+                if self.options.handle_signals:
+                    group.start_soon(self._watch_signals)
+                async with anyio.create_task_group() as jobs:
+                    for entry in ordered:
+                        jobs.start_soon(self._guarded, entry)
+                group.cancel_scope.cancel()
+        states = {e.id: _state(self.store.get(e.id)) for e in self.entries}
+        summary = RunSummary(states, self.interrupted, self.fatal, time.monotonic() - started)
+        self.events.emit(
+            EventKind.RUN_FINISHED,
+            done=summary.count(EntryState.DONE),
+            failed=len(states) - summary.count(EntryState.DONE),
+            interrupted=self.interrupted or None,
+            fatal=self.fatal,
+            elapsed=round(summary.elapsed, 3),
+        )
+        return summary
+
+    def _stop(self) -> None:
+        self.stopping = True
+        deadline = anyio.current_time() + _SUBMIT_SHIELD_SECONDS
+        for shield in self.submit_shields:
+            shield.deadline = min(shield.deadline, deadline)
+        self.scope.cancel()
+
+    async def _watch_signals(self) -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
+            async for number in received:
+                self.interrupted = True
+                self.events.emit(EventKind.INTERRUPTED, signal=signal.Signals(number).name)
+                self._stop()
+                return
+
+    async def _guarded(self, entry: Entry) -> None:
+        try:
+            await self._advance(entry)
+        except AccountError as error:
+            self.fatal = str(error)
+            self.events.emit(EventKind.FATAL, entry.id, code=error.code, message=error.message)
+            self._stop()
+
+    async def _advance(self, entry: Entry) -> None:
+        """Move one entry on from wherever the state store says it stands."""
+        record = self.store.get(entry.id)
+        current = fingerprint(entry)
+        if record is not None and record.fingerprint != current:
+            moved = self.layout.set_aside(entry.id)
+            self.store.forget(entry.id)
+            self.events.emit(
+                EventKind.ENTRY_CHANGED,
+                entry.id,
+                previous_task=record.task_id,
+                set_aside=str(moved) if moved else None,
+            )
+            record = None
+
+        if record is not None and record.state in (
+            EntryState.FAILED,
+            EntryState.CANCELED,
+            EntryState.EXPIRED,
+            EntryState.UNKNOWN,
+        ):
+            again = (
+                self.options.resubmit_unknown
+                if record.state is EntryState.UNKNOWN
+                else self.options.retry_failed
+            )
+            if not again:
+                self.events.emit(
+                    EventKind.ENTRY_SKIPPED,
+                    entry.id,
+                    state=str(record.state),
+                    code=record.error_code,
+                )
+                return
+            self.layout.set_aside(entry.id)
+            self.store.forget(entry.id)
+            record = None
+
+        if record is not None and record.state is EntryState.DONE:
+            if await self._files_intact(record):
+                self.events.emit(EventKind.ENTRY_SKIPPED, entry.id, state="done")
+                return
+            record = self.store.record_task(entry.id, _succeeded_view(record))
+
+        if record is None or record.state in (EntryState.SUBMITTING, EntryState.IN_FLIGHT):
+            async with self.slots:
+                record = await self._submit_and_wait(entry, record)
+        if record is not None and record.state is EntryState.SUCCEEDED:
+            async with self.download_slots:
+                await self._download(entry, record)
+
+    async def _submit_and_wait(
+        self, entry: Entry, record: EntryRecord | None
+    ) -> EntryRecord | None:
+        if record is not None and record.state is EntryState.SUBMITTING:
+            record = await self._settle(entry, record)
+        if record is None:
+            record = await self._submit(entry)
+        if record is None or record.state is not EntryState.IN_FLIGHT:
+            return record
+        return await self._poll_until_done(entry, record)
+
+    async def _submit(self, entry: Entry) -> EntryRecord | None:
+        uploaded: dict[Path, str] = {}
+        for media in entry.local_media:
+            assert media.path is not None
+            upload = await self.client.upload_file(media.path, entry.model)
+            uploaded[media.path] = upload.url
+            self.events.emit(EventKind.UPLOAD, entry.id, file=media.path.name, url=upload.url)
+        body = request_body(entry, uploaded)
+        write_json_atomic(self.layout.request_file(entry.id), body)
+        record = self.store.record_intent(
+            entry.id,
+            fingerprint=fingerprint(entry),
+            model=entry.model,
+            body_sha256=sha256_json(body),
+            prompt_key=_prompt_key(body),
+        )
+        self.events.emit(EventKind.SUBMIT, entry.id, model=entry.model)
+        # Shielded: once the create is on its way, Ctrl-C waits for its answer so that the task
+        # id is recorded; only a create still unanswered some time after the stop is abandoned
+        # to reconciliation on the next run.
+        lost: AmbiguousSubmission | None = None
+        with anyio.CancelScope(shield=True) as shield:
+            self.submit_shields.add(shield)
+            if self.stopping:
+                shield.deadline = anyio.current_time() + _SUBMIT_SHIELD_SECONDS
+            try:
+                task = await self.client.create_task(body)
+            except AmbiguousSubmission as error:
+                lost = error
+            except RequestRejected as rejected:
+                return self._fail(entry, rejected)
+            else:
+                record = self.store.record_submitted(entry.id, task)
+                self.events.emit(
+                    EventKind.SUBMITTED, entry.id, task_id=task.task_id, request_id=task.request_id
+                )
+                return record
+            finally:
+                self.submit_shields.discard(shield)
+        if lost is None:
+            return record  # the shield's time ran out: still SUBMITTING, settled on the next run
+        self.events.emit(EventKind.SUBMIT_AMBIGUOUS, entry.id, reason=lost.message, code=lost.code)
+        return await self._settle(entry, record)
+
+    async def _settle(self, entry: Entry, record: EntryRecord) -> EntryRecord | None:
+        """Find out whether a submission whose answer was lost created a task."""
+        settlement = await settle_submission(
+            self.client,
+            model=record.model,
+            prompt_key=record.prompt_key,
+            attempted_from=datetime.fromtimestamp(record.intent_at, UTC),
+            attempted_until=datetime.now(UTC),
+            claimed=self.store.claimed_task_ids(),
+        )
+        self.events.emit(
+            EventKind.RECONCILED,
+            entry.id,
+            verdict=str(settlement.verdict),
+            task_id=settlement.task.task_id if settlement.task else None,
+            reason=settlement.reason or None,
+        )
+        if settlement.verdict is Verdict.ADOPTED:
+            assert settlement.task is not None
+            return self.store.record_submitted(entry.id, settlement.task)
+        if settlement.verdict is Verdict.NOT_CREATED:
+            return None  # nothing was created: sending it again cannot pay twice
+        self.events.emit(EventKind.ENTRY_UNKNOWN, entry.id, reason=settlement.reason)
+        return self.store.record_failure(
+            entry.id,
+            code="SubmissionUnsettled",
+            message=f"could not tell whether the create reached the service ({settlement.reason});"
+            " check the console, then run again with --resubmit-unknown to send it anyway",
+            state=EntryState.UNKNOWN,
+        )
+
+    async def _poll_until_done(self, entry: Entry, record: EntryRecord) -> EntryRecord:
+        assert record.task_id is not None
+        submitted_at = record.submitted_at or record.intent_at
+        kind = (entry.model, entry.mode, entry.duration)
+        while True:
+            delay = self.poll_policy.next_delay(
+                age=time.time() - submitted_at, expected=self.render_times.expected(kind)
+            )
+            await anyio.sleep(delay)
+            task = await self.client.get_task(record.task_id)
+            self._keep_task(entry.id, task)
+            self.events.emit(
+                EventKind.POLL, entry.id, task_id=task.task_id, status=str(task.status)
+            )
+            if task.status is not record.task_status or task.status.is_terminal:
+                record = self.store.record_task(entry.id, task)
+            if not task.status.is_terminal:
+                continue
+            if task.status is TaskStatus.SUCCEEDED:
+                self.render_times.observe(kind, time.time() - submitted_at)
+            elif task.status is not TaskStatus.SUCCEEDED:
+                self.events.emit(
+                    EventKind.ENTRY_FAILED,
+                    entry.id,
+                    state=str(record.state),
+                    code=record.error_code,
+                    message=record.error_message,
+                    request_id=record.request_id,
+                )
+            return record
+
+    async def _download(self, entry: Entry, record: EntryRecord) -> None:
+        files: list[FileRecord] = []
+        for field_name, file_name in _VIDEO_FILES:
+            url = getattr(record, field_name)
+            if not url:
+                continue
+            dest = self.layout.entry_dir(entry.id) / file_name
+            try:
+                try:
+                    kept = await download_file(self.client.http, url, dest)
+                except UrlExpired:
+                    record = await self._refresh_urls(entry, record)
+                    fresh = getattr(record, field_name)
+                    if record.state is not EntryState.SUCCEEDED or not fresh:
+                        return
+                    kept = await download_file(self.client.http, fresh, dest)
+            except DownloadError as problem:
+                self.events.emit(
+                    EventKind.ENTRY_FAILED, entry.id, code="DownloadFailed", message=str(problem)
+                )
+                return  # stays SUCCEEDED: the next run fetches it again
+            files.append(kept)
+            self.events.emit(
+                EventKind.DOWNLOAD, entry.id, file=file_name, size=kept.size, sha256=kept.sha256
+            )
+        self.store.record_files(entry.id, tuple(files))
+        self.events.emit(EventKind.ENTRY_DONE, entry.id, files=[f.name for f in files])
+
+    async def _refresh_urls(self, entry: Entry, record: EntryRecord) -> EntryRecord:
+        assert record.task_id is not None
+        task = await self.client.get_task(record.task_id)
+        self._keep_task(entry.id, task)
+        record = self.store.record_task(entry.id, task)
+        if record.state is EntryState.EXPIRED:
+            self.events.emit(
+                EventKind.ENTRY_FAILED,
+                entry.id,
+                code=record.error_code,
+                message=record.error_message,
+            )
+        return record
+
+    def _keep_task(self, entry_id: str, task: Task) -> None:
+        answer = task.raw or {"output": {"task_id": task.task_id, "task_status": str(task.status)}}
+        write_json_atomic(self.layout.task_file(entry_id), answer, durable=False)
+        append_json_line(self.layout.polls_file(entry_id), {"ts": round(time.time(), 3), **answer})
+
+    def _fail(self, entry: Entry, error: ApiError) -> EntryRecord:
+        code = error.code or type(error).__name__
+        record = self.store.record_failure(
+            entry.id, code=code, message=error.message, request_id=error.request_id
+        )
+        self.events.emit(
+            EventKind.ENTRY_FAILED,
+            entry.id,
+            code=code,
+            message=error.message,
+            request_id=error.request_id,
+        )
+        return record
+
+    async def _files_intact(self, record: EntryRecord) -> bool:
+        if not record.files:
+            return False
+        for kept in record.files:
+            path = self.layout.entry_dir(record.entry_id) / kept.name
+            if not path.is_file() or path.stat().st_size != kept.size:
+                return False
+            if await anyio.to_thread.run_sync(sha256_file, path) != kept.sha256:
+                return False
+        return True
+
+
+def _in_flight(record: EntryRecord | None) -> bool:
+    return record is not None and record.state in (EntryState.IN_FLIGHT, EntryState.SUBMITTING)
+
+
+def _state(record: EntryRecord | None) -> EntryState | None:
+    return None if record is None else record.state
+
+
+def _prompt_key(body: dict[str, object]) -> str | None:
+    entry_input = body.get("input")
+    if isinstance(entry_input, dict):
+        prompt = entry_input.get("prompt")
+        return prompt if isinstance(prompt, str) else None
+    return None
+
+
+def _succeeded_view(record: EntryRecord) -> Task:
+    """The task as last seen succeeding: lets a damaged download be fetched again."""
+    assert record.task_id is not None
+    return Task(
+        task_id=record.task_id,
+        status=TaskStatus.SUCCEEDED,
+        video_url=record.video_url,
+        watermark_video_url=record.watermark_video_url,
+    )

@@ -1,0 +1,437 @@
+"""The run's memory: one SQLite database per manifest output, crash-safe by construction.
+
+This is the only module that knows SQL; the runner asks it questions by name. The database runs
+in WAL mode with `synchronous=FULL`, so every committed write survives kill -9 and power loss:
+the submit intent is on disk before the POST leaves, and the task id right after it returns.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from kling_batch.api.types import Task, TaskStatus, Upload
+
+STATE_FILE = "state.sqlite3"
+LOCK_FILE = "state.lock"
+
+
+class EntryState(StrEnum):
+    """Where one entry stands, as far as this machine knows."""
+
+    SUBMITTING = "submitting"  # intent recorded; the create's answer is not (yet) known
+    IN_FLIGHT = "in_flight"  # task id known, PENDING or RUNNING remotely
+    SUCCEEDED = "succeeded"  # rendered remotely; download not finished
+    DONE = "done"  # files downloaded and verified
+    FAILED = "failed"  # rejected, failed or moderated: an entry-level failure
+    CANCELED = "canceled"
+    EXPIRED = "expired"  # the task is gone (UNKNOWN / older than 24 h) before its files were kept
+    UNKNOWN = "unknown"  # a submission that could not be settled: maybe billed, maybe not
+
+    @property
+    def is_final(self) -> bool:
+        return self in _FINAL_STATES
+
+
+_FINAL_STATES = frozenset(
+    {EntryState.DONE, EntryState.FAILED, EntryState.CANCELED, EntryState.EXPIRED}
+)
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """A downloaded, verified file of an entry, relative to the entry's folder."""
+
+    name: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class EntryRecord:
+    entry_id: str
+    fingerprint: str
+    model: str
+    state: EntryState
+    body_sha256: str
+    prompt_key: str | None  # what the service echoes as orig_prompt, for reconciliation
+    intent_at: float  # epoch seconds of the latest submit intent
+    task_id: str | None = None
+    task_status: TaskStatus | None = None
+    request_id: str | None = None
+    submitted_at: float | None = None
+    finished_at: float | None = None
+    video_url: str | None = None
+    watermark_video_url: str | None = None
+    urls_fetched_at: float | None = None
+    files: tuple[FileRecord, ...] = ()
+    usage: dict[str, Any] | None = field(default=None, compare=False)
+    billed_seconds: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    updated_at: float = 0.0
+
+
+class StateLocked(Exception):
+    """Another runner holds this output's lock."""
+
+
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE entries (
+        entry_id TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        model TEXT NOT NULL,
+        state TEXT NOT NULL,
+        body_sha256 TEXT NOT NULL,
+        prompt_key TEXT,
+        intent_at REAL NOT NULL,
+        task_id TEXT UNIQUE,
+        task_status TEXT,
+        request_id TEXT,
+        submitted_at REAL,
+        finished_at REAL,
+        video_url TEXT,
+        watermark_video_url TEXT,
+        urls_fetched_at REAL,
+        files TEXT NOT NULL DEFAULT '[]',
+        usage TEXT,
+        billed_seconds INTEGER,
+        error_code TEXT,
+        error_message TEXT,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE uploads (
+        sha256 TEXT NOT NULL,
+        model TEXT NOT NULL,
+        url TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        expires_at REAL NOT NULL,
+        PRIMARY KEY (sha256, model)
+    );
+    """,
+)
+
+
+class RunLock:
+    """An exclusive flock on `state.lock`: the kernel drops it when the holder dies, even by
+    kill -9, so a crashed run never leaves a stale lock behind."""
+
+    def __init__(self, folder: Path) -> None:
+        self._path = folder / LOCK_FILE
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise StateLocked(
+                f"{self._path.parent} is in use by a running kling-batch (pid {holder}); "
+                "wait for it to finish or stop it first"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+class StateStore:
+    """Per-entry records and the upload cache of one manifest's output folder."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = path
+        if readonly:
+            uri = f"file:{path}?mode=ro"
+            self._db = sqlite3.connect(uri, uri=True, isolation_level=None)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._migrate()
+        self._db.row_factory = sqlite3.Row
+
+    @classmethod
+    def open_folder(cls, folder: Path, *, readonly: bool = False) -> StateStore:
+        return cls(folder / STATE_FILE, readonly=readonly)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _migrate(self) -> None:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+            with self._transaction():
+                _run_script(self._db, script)
+                self._db.execute(f"PRAGMA user_version={number}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- questions -------------------------------------------------------------------------
+
+    def get(self, entry_id: str) -> EntryRecord | None:
+        row = self._db.execute("SELECT * FROM entries WHERE entry_id = ?", (entry_id,)).fetchone()
+        return None if row is None else _record(row)
+
+    def all(self) -> list[EntryRecord]:
+        rows = self._db.execute("SELECT * FROM entries ORDER BY entry_id").fetchall()
+        return [_record(row) for row in rows]
+
+    def claimed_task_ids(self) -> set[str]:
+        rows = self._db.execute("SELECT task_id FROM entries WHERE task_id IS NOT NULL")
+        return {str(row[0]) for row in rows}
+
+    # -- changes ---------------------------------------------------------------------------
+
+    def record_intent(
+        self,
+        entry_id: str,
+        *,
+        fingerprint: str,
+        model: str,
+        body_sha256: str,
+        prompt_key: str | None,
+    ) -> EntryRecord:
+        """Durably note that a create is about to be sent, before it is sent."""
+        now = time.time()
+        with self._transaction():
+            self._db.execute("DELETE FROM entries WHERE entry_id = ?", (entry_id,))
+            self._db.execute(
+                "INSERT INTO entries (entry_id, fingerprint, model, state, body_sha256, prompt_key,"
+                " intent_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    entry_id,
+                    fingerprint,
+                    model,
+                    EntryState.SUBMITTING,
+                    body_sha256,
+                    prompt_key,
+                    now,
+                    now,
+                ),
+            )
+        return self._must_get(entry_id)
+
+    def record_submitted(self, entry_id: str, task: Task) -> EntryRecord:
+        """Durably note the task id the create answered with (or reconciliation adopted)."""
+        now = time.time()
+        self._update(
+            entry_id,
+            state=EntryState.IN_FLIGHT,
+            task_id=task.task_id,
+            task_status=task.status,
+            request_id=task.request_id,
+            submitted_at=now,
+        )
+        return (
+            self.record_task(entry_id, task)
+            if task.status.is_terminal
+            else self._must_get(entry_id)
+        )
+
+    def record_task(self, entry_id: str, task: Task) -> EntryRecord:
+        """Fold a task snapshot into the entry's record; the status decides the entry's state."""
+        changes: dict[str, Any] = {"task_status": task.status}
+        if task.request_id:
+            changes["request_id"] = task.request_id
+        if task.status is TaskStatus.SUCCEEDED:
+            changes.update(
+                state=EntryState.SUCCEEDED,
+                video_url=task.video_url,
+                watermark_video_url=task.watermark_video_url,
+                urls_fetched_at=time.time(),
+                finished_at=_epoch(task.end_time),
+            )
+            if task.usage is not None:
+                changes["usage"] = json.dumps(_usage_dict(task), sort_keys=True)
+                changes["billed_seconds"] = task.usage.duration
+        elif task.status is TaskStatus.FAILED:
+            changes.update(
+                state=EntryState.FAILED,
+                error_code=task.code or "TaskFailed",
+                error_message=task.message or "the task failed without a message",
+                finished_at=_epoch(task.end_time),
+            )
+        elif task.status is TaskStatus.CANCELED:
+            changes.update(state=EntryState.CANCELED, finished_at=_epoch(task.end_time))
+        elif task.status is TaskStatus.UNKNOWN:
+            changes.update(
+                state=EntryState.EXPIRED,
+                error_code="TaskExpired",
+                error_message="the service no longer knows this task (older than 24 h?) and its "
+                "video was not downloaded",
+            )
+        else:
+            changes["state"] = EntryState.IN_FLIGHT
+        self._update(entry_id, **changes)
+        return self._must_get(entry_id)
+
+    def record_files(self, entry_id: str, files: tuple[FileRecord, ...]) -> EntryRecord:
+        payload = json.dumps([f.__dict__ for f in files])
+        self._update(entry_id, state=EntryState.DONE, files=payload)
+        return self._must_get(entry_id)
+
+    def record_failure(
+        self,
+        entry_id: str,
+        *,
+        code: str,
+        message: str,
+        request_id: str | None = None,
+        state: EntryState = EntryState.FAILED,
+    ) -> EntryRecord:
+        changes: dict[str, Any] = {"state": state, "error_code": code, "error_message": message}
+        if request_id:
+            changes["request_id"] = request_id
+        self._update(entry_id, **changes)
+        return self._must_get(entry_id)
+
+    def forget(self, entry_id: str) -> None:
+        """Drop an entry's record (its content changed: it will be rendered again)."""
+        with self._transaction():
+            self._db.execute("DELETE FROM entries WHERE entry_id = ?", (entry_id,))
+
+    # -- the upload cache (kling_batch.api.UploadCache) --------------------------------------
+
+    def get_upload(self, sha256: str, model: str) -> Upload | None:
+        row = self._db.execute(
+            "SELECT * FROM uploads WHERE sha256 = ? AND model = ?", (sha256, model)
+        ).fetchone()
+        if row is None:
+            return None
+        return Upload(
+            url=row["url"],
+            model=row["model"],
+            sha256=row["sha256"],
+            size=row["size"],
+            expires_at=datetime.fromtimestamp(row["expires_at"], UTC),
+        )
+
+    def put_upload(self, upload: Upload) -> None:
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO uploads (sha256, model, url, size, expires_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    upload.sha256,
+                    upload.model,
+                    upload.url,
+                    upload.size,
+                    upload.expires_at.timestamp(),
+                ),
+            )
+
+    @property
+    def uploads(self) -> UploadRecords:
+        """The upload cache, under the names the client's UploadCache protocol expects."""
+        return UploadRecords(self)
+
+    def _update(self, entry_id: str, **changes: Any) -> None:
+        changes["updated_at"] = time.time()
+        columns = ", ".join(f"{name} = ?" for name in changes)
+        with self._transaction():
+            cursor = self._db.execute(
+                f"UPDATE entries SET {columns} WHERE entry_id = ?", (*changes.values(), entry_id)
+            )
+            if cursor.rowcount != 1:
+                raise KeyError(entry_id)
+
+    def _must_get(self, entry_id: str) -> EntryRecord:
+        record = self.get(entry_id)
+        if record is None:
+            raise KeyError(entry_id)
+        return record
+
+
+@dataclass(frozen=True)
+class UploadRecords:
+    store: StateStore
+
+    def get(self, sha256: str, model: str) -> Upload | None:
+        return self.store.get_upload(sha256, model)
+
+    def put(self, upload: Upload) -> None:
+        self.store.put_upload(upload)
+
+
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _record(row: sqlite3.Row) -> EntryRecord:
+    return EntryRecord(
+        entry_id=row["entry_id"],
+        fingerprint=row["fingerprint"],
+        model=row["model"],
+        state=EntryState(row["state"]),
+        body_sha256=row["body_sha256"],
+        prompt_key=row["prompt_key"],
+        intent_at=row["intent_at"],
+        task_id=row["task_id"],
+        task_status=TaskStatus(row["task_status"]) if row["task_status"] else None,
+        request_id=row["request_id"],
+        submitted_at=row["submitted_at"],
+        finished_at=row["finished_at"],
+        video_url=row["video_url"],
+        watermark_video_url=row["watermark_video_url"],
+        urls_fetched_at=row["urls_fetched_at"],
+        files=tuple(FileRecord(**item) for item in json.loads(row["files"])),
+        usage=json.loads(row["usage"]) if row["usage"] else None,
+        billed_seconds=row["billed_seconds"],
+        error_code=row["error_code"],
+        error_message=row["error_message"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _epoch(moment: datetime | None) -> float | None:
+    return None if moment is None else moment.timestamp()
+
+
+def _usage_dict(task: Task) -> dict[str, Any]:
+    usage = task.usage
+    if usage is None:
+        return {}
+    return {key: value for key, value in usage.__dict__.items() if value is not None}

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from kling_batch.api.types import Task, TaskStatus, Upload, Usage
+from kling_batch.runner.state import (
+    EntryState,
+    FileRecord,
+    RunLock,
+    StateLocked,
+    StateStore,
+)
+
+
+def test_an_entry_walks_through_its_states_and_survives_reopening(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.sqlite3")
+    store.record_intent("a", fingerprint="f1", model="m", body_sha256="b", prompt_key="p")
+    assert store.get("a") is not None and store.get("a").state is EntryState.SUBMITTING  # type: ignore[union-attr]
+    store.record_submitted("a", Task(task_id="t1", status=TaskStatus.PENDING, request_id="r1"))
+    done = Task(
+        task_id="t1",
+        status=TaskStatus.SUCCEEDED,
+        video_url="https://x/v.mp4",
+        usage=Usage(duration=5, sr="720"),
+    )
+    assert store.record_task("a", done).state is EntryState.SUCCEEDED
+    store.record_files("a", (FileRecord("video.mp4", 10, "abc"),))
+    store.close()
+
+    again = StateStore(tmp_path / "state.sqlite3")
+    record = again.get("a")
+    assert record is not None
+    assert record.state is EntryState.DONE
+    assert record.task_id == "t1"
+    assert record.billed_seconds == 5
+    assert record.files == (FileRecord("video.mp4", 10, "abc"),)
+    assert again.claimed_task_ids() == {"t1"}
+
+
+@pytest.mark.parametrize(
+    ("status", "state"),
+    [
+        (TaskStatus.FAILED, EntryState.FAILED),
+        (TaskStatus.CANCELED, EntryState.CANCELED),
+        (TaskStatus.UNKNOWN, EntryState.EXPIRED),
+        (TaskStatus.RUNNING, EntryState.IN_FLIGHT),
+    ],
+)
+def test_task_status_decides_entry_state(
+    tmp_path: Path, status: TaskStatus, state: EntryState
+) -> None:
+    store = StateStore(tmp_path / "s.sqlite3")
+    store.record_intent("a", fingerprint="f", model="m", body_sha256="b", prompt_key=None)
+    store.record_submitted("a", Task(task_id="t", status=TaskStatus.PENDING))
+    record = store.record_task("a", Task(task_id="t", status=status, code="X", message="y"))
+    assert record.state is state
+
+
+def test_one_task_cannot_be_claimed_by_two_entries(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "s.sqlite3")
+    for entry in ("a", "b"):
+        store.record_intent(entry, fingerprint="f", model="m", body_sha256="b", prompt_key=None)
+    store.record_submitted("a", Task(task_id="t", status=TaskStatus.PENDING))
+    with pytest.raises(sqlite3.IntegrityError):
+        store.record_submitted("b", Task(task_id="t", status=TaskStatus.PENDING))
+    assert store.get("b").state is EntryState.SUBMITTING  # type: ignore[union-attr]
+
+
+def test_upload_cache_round_trip(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "s.sqlite3")
+    expires = datetime(2030, 1, 1, tzinfo=UTC)
+    upload = Upload(url="oss://dir/a.png", model="m", sha256="h", size=3, expires_at=expires)
+    store.uploads.put(upload)
+    assert store.uploads.get("h", "m") == upload
+    assert store.uploads.get("h", "other") is None
+
+
+_WRITER = textwrap.dedent(
+    """
+    import sys
+    from kling_batch.runner.state import StateStore
+    store = StateStore(__import__("pathlib").Path(sys.argv[1]))
+    n = 0
+    while True:
+        store.record_intent(f"e{n}", fingerprint="f", model="m", body_sha256="b", prompt_key="p")
+        print(n, flush=True)
+        n += 1
+    """
+)
+
+
+def test_kill_9_mid_write_leaves_every_committed_record(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    assert writer.stdout is not None
+    last = -1
+    for line in writer.stdout:
+        last = int(line)
+        if last >= 200:
+            break
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+
+    store = StateStore(path)
+    ids = {record.entry_id for record in store.all()}
+    assert {f"e{n}" for n in range(last + 1)} <= ids  # every acknowledged write is there
+    assert store._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+_HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from kling_batch.runner.state import RunLock
+    lock = RunLock(Path(sys.argv[1]))
+    lock.acquire()
+    print("held", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def test_run_lock_refuses_a_second_holder_and_frees_on_kill_9(tmp_path: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with pytest.raises(StateLocked, match=f"pid {holder.pid}"):
+        RunLock(tmp_path).acquire()
+    holder.kill()
+    holder.wait()
+    with RunLock(tmp_path):
+        pass
