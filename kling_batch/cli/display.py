@@ -1,14 +1,22 @@
-"""How a run shows itself: plain lines for logs and pipes, JSON lines for scripts."""
+"""How a run shows itself: a live panel on a terminal, plain lines for logs and pipes, JSON
+lines for scripts. `open_display` picks one the way a user expects.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 import click
+from rich.console import Console
 
-from kling_batch.runner.events import Event, EventKind
+from kling_batch.cli.live import LiveDisplay
+from kling_batch.manifest.model import Manifest
+from kling_batch.runner.events import Event, EventKind, EventSink
 
 # The events a person watching a plain log wants; polls and retries stay in events.jsonl.
 _PLAIN_KINDS = frozenset(EventKind) - {EventKind.POLL, EventKind.UPLOAD}
@@ -42,3 +50,39 @@ class PlainLines:
         if message:
             line += f": {message}"
         click.echo(line, file=self._stream)
+
+
+def choose_sink(
+    *,
+    as_json: bool,
+    manifest: Manifest | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> EventSink:
+    """`--json`: JSON lines on stdout. Otherwise on stderr, which keeps stdout for data: the
+    live panel when stderr is a terminal that can redraw in place, else plain lines."""
+    if as_json:
+        return JsonLines(stdout or sys.stdout)
+    stream = stderr or sys.stderr
+    console = Console(file=stream)
+    if console.is_terminal and not console.is_dumb_terminal:
+        return LiveDisplay(manifest, console=console)
+    return PlainLines(stream)
+
+
+@contextmanager
+def open_display(
+    *,
+    as_json: bool,
+    manifest: Manifest | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> Iterator[EventSink]:
+    """`choose_sink`, closed on the way out whatever happens (an exception, Ctrl-C), so a live
+    panel always gives the terminal back before anything else is printed."""
+    sink = choose_sink(as_json=as_json, manifest=manifest, stdout=stdout, stderr=stderr)
+    try:
+        yield sink
+    finally:
+        if isinstance(sink, LiveDisplay):
+            sink.close()

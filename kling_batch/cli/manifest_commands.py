@@ -1,7 +1,69 @@
-"""Placeholder until this command group lands."""
+"""`kling-batch validate` and `kling-batch schema`: the manifest commands. No network."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
+from kling_batch.cli.exit_codes import ExitCode
+from kling_batch.manifest import (
+    Analysis,
+    MediaInspector,
+    analyze,
+    render_json,
+    render_text,
+    schema_text,
+)
+from kling_batch.manifest.diagnostics import count
+
 
 def register(group: click.Group) -> None:
-    pass
+    group.add_command(validate)
+    group.add_command(schema)
+
+
+@click.command()
+@click.argument("manifests", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: one `FILE:LINE:COL: severity: entry: field: message [CODE]` line per problem; "
+    "json: a JSON array of the same, for editors and CI.",
+)
+def validate(manifests: tuple[Path, ...], output_format: str) -> None:
+    """Check MANIFEST files completely, offline, before anything is spent.
+
+    Reports every problem of every file: YAML, the schema, the rules of the Kling API
+    (media combinations, durations, aspect ratios, references, ids) and local media files.
+    Exits 0 when every manifest is valid (warnings allowed), 2 otherwise.
+    """
+    files = MediaInspector()
+    analyses = [analyze(path, files) for path in manifests]
+    diagnostics = [d for analysis in analyses for d in analysis.diagnostics]
+    if output_format == "json":
+        click.echo(render_json(diagnostics), nl=False)
+    else:
+        click.echo(render_text(diagnostics), nl=False)
+        for analysis in analyses:
+            click.echo(f"{analysis.path}: {_summary(analysis)}", err=True)
+    invalid = any(not analysis.ok for analysis in analyses)
+    raise SystemExit(ExitCode.INVALID if invalid else ExitCode.OK)
+
+
+@click.command()
+def schema() -> None:
+    """Print the manifest JSON Schema (2020-12), for editors and other tools."""
+    click.echo(schema_text(), nl=False)
+
+
+def _summary(analysis: Analysis) -> str:
+    errors, warnings = count(analysis.diagnostics)
+    noted = f", {warnings} warning{'s' * (warnings != 1)}" if warnings else ""
+    if analysis.manifest is None:
+        return f"invalid: {errors} error{'s' * (errors != 1)}{noted}"
+    entries = len(analysis.manifest.entries)
+    return f"valid, {entries} entr{'y' if entries == 1 else 'ies'}{noted}"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import anyio
 import click
+import stamina
 
 from kling_batch.api import (
     DEFAULT_BASE_URL,
@@ -17,6 +18,7 @@ from kling_batch.api import (
     require_secure_url,
 )
 from kling_batch.cli.display import JsonLines, PlainLines
+from kling_batch.cli.errors import FatalError, InvalidInput
 from kling_batch.cli.exit_codes import ExitCode
 from kling_batch.manifest import ManifestInvalid, load
 from kling_batch.manifest.model import Manifest
@@ -51,23 +53,13 @@ output_option = click.option(
 )
 
 
-class CommandFailed(click.ClickException):
-    """A user-facing error with the contract's exit status."""
-
-    def __init__(self, message: str, exit_code: ExitCode) -> None:
-        super().__init__(message)
-        self.exit_code = int(exit_code)
-
-
 def load_or_exit(path: Path) -> Manifest:
     try:
         return load(path)
     except ManifestInvalid as invalid:
         for diagnostic in invalid.diagnostics:
             click.echo(str(diagnostic), err=True)
-        raise CommandFailed(
-            f"{path}: the manifest is invalid; nothing was sent", ExitCode.INVALID
-        ) from None
+        raise InvalidInput(f"{path}: the manifest is invalid; nothing was sent") from None
 
 
 @click.command()
@@ -142,10 +134,12 @@ def run(
     130 interrupted (state saved).
     """
     loaded = load_or_exit(manifest)
+    # Retries reach the user as events (events.jsonl, the display), not as stamina's log lines.
+    stamina.instrumentation.set_on_retry_hooks([])
     try:
         select_entries(loaded, only)
     except SelectionError as error:
-        raise CommandFailed(str(error), ExitCode.INVALID) from None
+        raise InvalidInput(str(error)) from None
     try:
         connection = (
             _simulated_connection(simulate_render_seconds)
@@ -153,7 +147,7 @@ def run(
             else _real_connection(base_url)
         )
     except ConfigurationError as error:
-        raise CommandFailed(str(error), ExitCode.INVALID) from None
+        raise InvalidInput(str(error)) from None
     sinks: list[EventSink] = [JsonLines(sys.stdout) if as_json else PlainLines(sys.stderr)]
     options = RunOptions(
         concurrency=concurrency,
@@ -165,7 +159,7 @@ def run(
     try:
         summary = anyio.run(run_manifest, loaded, connection, output_root, options, sinks)
     except StateLocked as locked:
-        raise CommandFailed(str(locked), ExitCode.FATAL) from None
+        raise FatalError(str(locked)) from None
     _finish(summary, OutputLayout.for_manifest(output_root, loaded.name), as_json)
 
 

@@ -47,8 +47,11 @@ async def settle_submission(
     attempted_from: datetime,
     attempted_until: datetime,
     claimed: set[str],
+    rivals: int = 0,
     relist_delay: float = _RELIST_DELAY,
 ) -> Settlement:
+    """`rivals`: other entries mid-submit with the same model and prompt, whose tasks would be
+    indistinguishable from this one's in the list."""
     now = datetime.now(UTC)
     if now - attempted_from > _LIST_HORIZON - _CLOCK_SLACK:
         return Settlement(
@@ -58,6 +61,12 @@ async def settle_submission(
     end = min(now, attempted_until + _CLOCK_SLACK)
     for look in range(2):
         matches = await _matching_tasks(client, model, prompt_key, start, end, claimed)
+        if matches and rivals:
+            return Settlement(
+                Verdict.UNSETTLED,
+                reason=f"{rivals} other entries with the same prompt were being submitted too; "
+                "their tasks cannot be told apart",
+            )
         if len(matches) == 1:
             return Settlement(Verdict.ADOPTED, task=matches[0])
         if len(matches) > 1:

@@ -26,7 +26,9 @@ def entry_result(entry: Entry, record: EntryRecord | None, prices: PriceTable) -
     cost = None
     if record.billed_seconds is not None:
         billed = prices.price(
-            mode=entry.mode or API_DEFAULT_MODE, audio=bool(entry.audio), seconds=record.billed_seconds
+            mode=entry.mode or API_DEFAULT_MODE,
+            audio=bool(entry.audio),
+            seconds=record.billed_seconds,
         )
         cost = float(billed.amount)
     result.update(

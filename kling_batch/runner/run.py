@@ -30,7 +30,10 @@ from kling_batch.api import (
     DashScopeClient,
     Pacing,
     RequestRejected,
+    RetryNotice,
     RetryPolicy,
+    ThrottledError,
+    TransientError,
 )
 from kling_batch.api.types import Task, TaskStatus
 from kling_batch.hashing import sha256_file, sha256_json
@@ -53,6 +56,9 @@ _VIDEO_FILES = (("video_url", "video.mp4"), ("watermark_video_url", "video.water
 # A create that is still unanswered this long after Ctrl-C is abandoned to reconciliation.
 _SUBMIT_SHIELD_SECONDS = 30.0
 _PARALLEL_DOWNLOADS = 4
+# Creates of one entry in one run whose answers were lost and which the task list then showed
+# never arrived: past this, the service is too unwell to keep trying; the next run tries again.
+_MAX_SENDS_PER_RUN = 3
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,7 @@ async def run_manifest(
     layout = OutputLayout.for_manifest(output_root, manifest.name)
     with RunLock(layout.folder):
         store = StateStore(layout.state)
+        events = EventLog(layout.events, sinks)
         try:
             client = DashScopeClient(
                 connection.base_url,
@@ -127,8 +134,8 @@ async def run_manifest(
                 pacing=connection.pacing,
                 retry=connection.retry,
                 upload_cache=store.uploads,
+                on_retry=lambda notice: _log_retry(events, notice),
             )
-            events = EventLog(layout.events, sinks)
             async with client:
                 runner = _Runner(manifest, entries, client, store, layout, events, options)
                 summary = await runner.run()
@@ -212,6 +219,16 @@ class _Runner:
             self.fatal = str(error)
             self.events.emit(EventKind.FATAL, entry.id, code=error.code, message=error.message)
             self._stop()
+        except (TransientError, ThrottledError) as error:
+            # The service stayed out of reach for this entry through the bounded retries. What is
+            # known is in the state store; the next run goes on from there.
+            self.events.emit(
+                EventKind.ENTRY_FAILED,
+                entry.id,
+                code=error.code or type(error).__name__,
+                message=str(error),
+                resumable=True,
+            )
 
     async def _advance(self, entry: Entry) -> None:
         """Move one entry on from wherever the state store says it stands."""
@@ -267,11 +284,19 @@ class _Runner:
     async def _submit_and_wait(
         self, entry: Entry, record: EntryRecord | None
     ) -> EntryRecord | None:
-        if record is not None and record.state is EntryState.SUBMITTING:
-            record = await self._settle(entry, record)
-        if record is None:
+        sends = 0
+        while True:
+            if record is not None and record.state is EntryState.SUBMITTING:
+                if self.stopping:
+                    return record  # settled by the next run
+                record = await self._settle(entry, record)
+            if record is not None:
+                break
+            if sends == _MAX_SENDS_PER_RUN:
+                return None  # nothing was created; the next run sends it again
+            sends += 1
             record = await self._submit(entry)
-        if record is None or record.state is not EntryState.IN_FLIGHT:
+        if record.state is not EntryState.IN_FLIGHT:
             return record
         return await self._poll_until_done(entry, record)
 
@@ -279,7 +304,21 @@ class _Runner:
         uploaded: dict[Path, str] = {}
         for media in entry.local_media:
             assert media.path is not None
-            upload = await self.client.upload_file(media.path, entry.model)
+            try:
+                upload = await self.client.upload_file(media.path, entry.model)
+            except RequestRejected as rejected:
+                code = rejected.code or "UploadRejected"
+                self.events.emit(
+                    EventKind.ENTRY_FAILED, entry.id, code=code, message=rejected.message
+                )
+                return self.store.record_rejection(
+                    entry.id,
+                    fingerprint=fingerprint(entry),
+                    model=entry.model,
+                    code=code,
+                    message=f"{media.path.name}: {rejected.message}",
+                    request_id=rejected.request_id,
+                )
             uploaded[media.path] = upload.url
             self.events.emit(EventKind.UPLOAD, entry.id, file=media.path.name, url=upload.url)
         body = request_body(entry, uploaded)
@@ -306,6 +345,11 @@ class _Runner:
                 lost = error
             except RequestRejected as rejected:
                 return self._fail(entry, rejected)
+            except (TransientError, ThrottledError):
+                # The create provably never arrived (the client says so by not raising
+                # AmbiguousSubmission): drop the intent so the next run simply sends it.
+                self.store.forget(entry.id)
+                raise
             else:
                 record = self.store.record_submitted(entry.id, task)
                 self.events.emit(
@@ -314,10 +358,13 @@ class _Runner:
                 return record
             finally:
                 self.submit_shields.discard(shield)
-        if lost is None:
-            return record  # the shield's time ran out: still SUBMITTING, settled on the next run
-        self.events.emit(EventKind.SUBMIT_AMBIGUOUS, entry.id, reason=lost.message, code=lost.code)
-        return await self._settle(entry, record)
+        if lost is not None:
+            self.events.emit(
+                EventKind.SUBMIT_AMBIGUOUS, entry.id, reason=lost.message, code=lost.code
+            )
+        # Still SUBMITTING: the caller settles it with the task list (now, or on the next run
+        # when the shield's time ran out after a stop).
+        return record
 
     async def _settle(self, entry: Entry, record: EntryRecord) -> EntryRecord | None:
         """Find out whether a submission whose answer was lost created a task."""
@@ -328,6 +375,7 @@ class _Runner:
             attempted_from=datetime.fromtimestamp(record.intent_at, UTC),
             attempted_until=datetime.now(UTC),
             claimed=self.store.claimed_task_ids(),
+            rivals=self.store.rivals_in_submission(entry.id, record.model, record.prompt_key),
         )
         self.events.emit(
             EventKind.RECONCILED,
@@ -359,7 +407,10 @@ class _Runner:
                 age=time.time() - submitted_at, expected=self.render_times.expected(kind)
             )
             await anyio.sleep(delay)
-            task = await self.client.get_task(record.task_id)
+            try:
+                task = await self.client.get_task(record.task_id)
+            except (TransientError, ThrottledError):
+                continue  # the task keeps rendering; the client already logged the retries
             self._keep_task(entry.id, task)
             self.events.emit(
                 EventKind.POLL, entry.id, task_id=task.task_id, status=str(task.status)
@@ -370,7 +421,7 @@ class _Runner:
                 continue
             if task.status is TaskStatus.SUCCEEDED:
                 self.render_times.observe(kind, time.time() - submitted_at)
-            elif task.status is not TaskStatus.SUCCEEDED:
+            else:
                 self.events.emit(
                     EventKind.ENTRY_FAILED,
                     entry.id,
@@ -452,6 +503,17 @@ class _Runner:
             if await anyio.to_thread.run_sync(sha256_file, path) != kept.sha256:
                 return False
         return True
+
+
+def _log_retry(events: EventLog, notice: RetryNotice) -> None:
+    events.emit(
+        EventKind.RETRY,
+        operation=notice.operation,
+        attempt=notice.attempt,
+        code=notice.error.code or type(notice.error).__name__,
+        message=notice.error.message,
+        retry_after=notice.retry_after,
+    )
 
 
 def _in_flight(record: EntryRecord | None) -> bool:

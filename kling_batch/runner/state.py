@@ -217,6 +217,16 @@ class StateStore:
         rows = self._db.execute("SELECT * FROM entries ORDER BY entry_id").fetchall()
         return [_record(row) for row in rows]
 
+    def rivals_in_submission(self, entry_id: str, model: str, prompt_key: str | None) -> int:
+        """Other entries mid-submit with the same model and prompt: the task list cannot tell
+        their tasks apart from this entry's."""
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM entries WHERE entry_id != ? AND state = ? AND model = ?"
+            " AND prompt_key IS ?",
+            (entry_id, EntryState.SUBMITTING, model, prompt_key),
+        ).fetchone()
+        return int(row[0])
+
     def claimed_task_ids(self) -> set[str]:
         rows = self._db.execute("SELECT task_id FROM entries WHERE task_id IS NOT NULL")
         return {str(row[0]) for row in rows}
@@ -324,6 +334,38 @@ class StateStore:
         if request_id:
             changes["request_id"] = request_id
         self._update(entry_id, **changes)
+        return self._must_get(entry_id)
+
+    def record_rejection(
+        self,
+        entry_id: str,
+        *,
+        fingerprint: str,
+        model: str,
+        code: str,
+        message: str,
+        request_id: str | None = None,
+    ) -> EntryRecord:
+        """An entry refused before any create was sent (its local media was rejected)."""
+        now = time.time()
+        with self._transaction():
+            self._db.execute("DELETE FROM entries WHERE entry_id = ?", (entry_id,))
+            self._db.execute(
+                "INSERT INTO entries (entry_id, fingerprint, model, state, body_sha256, intent_at,"
+                " error_code, error_message, request_id, updated_at)"
+                " VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?)",
+                (
+                    entry_id,
+                    fingerprint,
+                    model,
+                    EntryState.FAILED,
+                    now,
+                    code,
+                    message,
+                    request_id,
+                    now,
+                ),
+            )
         return self._must_get(entry_id)
 
     def forget(self, entry_id: str) -> None:

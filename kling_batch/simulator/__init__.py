@@ -1,0 +1,51 @@
+"""A faithful, local stand-in for DashScope's Kling video API, for tests and the no-key demo.
+
+    from kling_batch.simulator import Simulator, SimulatorConfig, Faults, SimulatorServer
+    sim = Simulator(SimulatorConfig(render_seconds=0.5, faults=Faults(server_error=0.1)))
+    transport = simulator_transport(sim)                  # in-process, base "http://localhost/api/v1"
+    with SimulatorServer(sim, port=0) as server: ...      # loopback, server.base_url
+
+It follows the team's API reference (dashscope-kling-api.md): create / query / list / cancel with
+their headers, JSON and error codes; 10 running slots with a PENDING queue; UNKNOWN 24 h after
+creation; getPolicy and a form-upload host whose oss:// keys serve one model for 48 h; signed
+video URLs with Range support, valid 30 days; 429 with Retry-After beyond the request rates; and
+seeded faults (see `Faults`). Task times are Beijing wall-clock strings, as the service writes
+them, and the task list reads its start_time / end_time the same way.
+
+Simulated time (`Simulator.now()`, `advance()`) starts at the real clock and runs at
+`SimulatorConfig.speed`; request rates are measured in real time, since that is the client's pace.
+
+Prompt hooks, for tests that need one entry to behave a certain way (anywhere in input.prompt
+or in a storyboard shot's prompt):
+    [sim:fail]        the task ends FAILED (InternalError.Algo)
+    [sim:moderation]  the task ends FAILED (DataInspectionFailed)
+    [sim:slow]        the render takes 5x longer
+    [sim:lost]        the first create of this body creates the task, then the answer is lost
+                      the way Faults.lost_answer says (default: it never comes)
+    [sim:lost-reset]  the same, but the connection is closed without an answer
+    [sim:error]       the first create of this body answers 500 or 503 and creates nothing
+
+Test-only endpoints (no key, no faults, not counted): GET /__sim/stats (SimulatorStats as JSON)
+and POST /__sim/advance?seconds=N (move simulated time on).
+"""
+
+from kling_batch.simulator._config import Faults, LostAnswer, SimulatorConfig
+from kling_batch.simulator._core import Simulator
+from kling_batch.simulator._server import SimulatorServer, is_loopback
+from kling_batch.simulator._stats import Endpoint, FaultKind, SimulatorStats
+from kling_batch.simulator._transport import simulator_transport
+from kling_batch.simulator._uploads import StoredObject
+
+__all__ = [
+    "Endpoint",
+    "FaultKind",
+    "Faults",
+    "LostAnswer",
+    "Simulator",
+    "SimulatorConfig",
+    "SimulatorServer",
+    "SimulatorStats",
+    "StoredObject",
+    "is_loopback",
+    "simulator_transport",
+]

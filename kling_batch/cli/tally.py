@@ -1,0 +1,217 @@
+"""Where a run stands, folded from its events: what the live display draws, kept apart from the
+drawing so that it can be tested without a terminal.
+
+Everything comes from events, not the state store, so the display shows exactly what the log
+says and can never block the runner on a database read.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+from kling_batch.manifest.model import Entry, Manifest
+from kling_batch.prices import API_DEFAULT_DURATION, API_DEFAULT_MODE, PriceTable
+from kling_batch.runner.events import Event, EventKind
+
+
+class Phase(StrEnum):
+    """An entry's step in this run, as far as the events tell."""
+
+    QUEUED = "queued"  # no event yet: waiting for a slot
+    UPLOADING = "uploading"
+    SUBMITTING = "submitting"  # the create is on its way, or a lost answer is being settled
+    PENDING = "pending"  # the service holds the task, not rendering yet
+    RUNNING = "running"
+    DOWNLOADING = "downloading"
+    DONE = "done"
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # a submission that could not be settled
+    SKIPPED = "skipped"  # finished (or failed) in an earlier run, left alone
+
+    @property
+    def is_finished(self) -> bool:
+        return self in (Phase.DONE, Phase.FAILED, Phase.UNKNOWN, Phase.SKIPPED)
+
+    @property
+    def is_active(self) -> bool:
+        return not self.is_finished and self is not Phase.QUEUED
+
+
+_POLL_PHASES = {"PENDING": Phase.PENDING, "RUNNING": Phase.RUNNING, "SUCCEEDED": Phase.DOWNLOADING}
+
+
+@dataclass(frozen=True)
+class InFlight:
+    entry_id: str
+    phase: Phase
+    since: float  # epoch seconds this run first saw the entry at work
+    task_id: str | None
+
+
+@dataclass
+class RunTally:
+    """A fold over a run's events. `apply` each event in order; ask the properties any time."""
+
+    entries: dict[str, Entry] = field(default_factory=dict)
+    prices: PriceTable | None = None
+    total: int = 0
+    started_at: float | None = None
+    finished_at: float | None = None
+    phases: dict[str, Phase] = field(default_factory=dict)
+    since: dict[str, float] = field(default_factory=dict)
+    task_ids: dict[str, str] = field(default_factory=dict)
+    billed_seconds: int = 0
+    cost: Decimal = Decimal(0)
+    # True when some billed figure is an estimate: the event did not say what was billed.
+    billed_estimated: bool = False
+    retries: int = 0
+    throttled: int = 0
+    stopping: str | None = None  # why the run is winding down early (interrupt, fatal error)
+
+    @classmethod
+    def for_manifest(cls, manifest: Manifest | None, prices: PriceTable | None) -> RunTally:
+        entries = {e.id: e for e in manifest.entries} if manifest else {}
+        return cls(entries=entries, prices=prices, total=len(entries))
+
+    @property
+    def currency(self) -> str:
+        return self.prices.currency if self.prices else ""
+
+    def apply(self, event: Event) -> None:
+        handler = _HANDLERS.get(event.kind)
+        if handler is not None:
+            handler(self, event)
+
+    # -- questions ---------------------------------------------------------------------
+
+    def counts(self) -> dict[Phase, int]:
+        seen = Counter(self.phases.values())
+        seen[Phase.QUEUED] += max(0, self.total - len(self.phases))
+        return {phase: seen[phase] for phase in Phase if seen[phase]}
+
+    @property
+    def finished(self) -> int:
+        return sum(1 for phase in self.phases.values() if phase.is_finished)
+
+    def in_flight(self) -> list[InFlight]:
+        """Entries at work, the longest-running first."""
+        active = [
+            InFlight(entry_id, phase, self.since.get(entry_id, 0.0), self.task_ids.get(entry_id))
+            for entry_id, phase in self.phases.items()
+            if phase.is_active
+        ]
+        return sorted(active, key=lambda item: (item.since, item.entry_id))
+
+    def elapsed(self, now: float) -> float:
+        if self.started_at is None:
+            return 0.0
+        return max(0.0, (self.finished_at or now) - self.started_at)
+
+    def eta(self, now: float) -> float | None:
+        """Seconds left at this run's pace so far; None until one entry has been worked on.
+
+        Entries skipped as already done took no time, so they count as finished but not in
+        the pace; otherwise a resumed run would promise to end far too soon.
+        """
+        remaining = self.total - self.finished
+        if remaining <= 0:
+            return 0.0
+        worked = sum(
+            1 for phase in self.phases.values() if phase.is_finished and phase is not Phase.SKIPPED
+        )
+        if worked == 0 or self.started_at is None:
+            return None
+        return self.elapsed(now) / worked * remaining
+
+    # -- folding -----------------------------------------------------------------------
+
+    def _move(self, event: Event, phase: Phase) -> None:
+        if event.entry_id is None:
+            return
+        self.phases[event.entry_id] = phase
+        if phase.is_active:
+            self.since.setdefault(event.entry_id, event.at)
+
+    def _started(self, event: Event) -> None:
+        self.started_at = event.at
+        entries = event.data.get("entries")
+        if isinstance(entries, int):
+            self.total = entries
+
+    def _submitted(self, event: Event) -> None:
+        self._move(event, Phase.PENDING)
+        self._note_task(event)
+
+    def _reconciled(self, event: Event) -> None:
+        if event.data.get("verdict") == "adopted":
+            self._move(event, Phase.PENDING)
+            self._note_task(event)
+
+    def _polled(self, event: Event) -> None:
+        phase = _POLL_PHASES.get(str(event.data.get("status")))
+        if phase is not None:
+            self._move(event, phase)
+            self._note_task(event)
+
+    def _done(self, event: Event) -> None:
+        self._move(event, Phase.DONE)
+        seconds = event.data.get("billed_seconds")
+        entry = self.entries.get(event.entry_id or "")
+        if not isinstance(seconds, int):
+            if entry is None:
+                return
+            seconds = entry.duration or API_DEFAULT_DURATION
+            self.billed_estimated = True
+        self.billed_seconds += seconds
+        if self.prices is not None and entry is not None:
+            price = self.prices.price(
+                mode=entry.mode or API_DEFAULT_MODE, audio=bool(entry.audio), seconds=seconds
+            )
+            self.cost += price.amount
+
+    def _retried(self, event: Event) -> None:
+        self.retries += 1
+        if str(event.data.get("code", "")).startswith("Throttling"):
+            self.throttled += 1
+
+    def _finished(self, event: Event) -> None:
+        self.finished_at = event.at
+
+    def _interrupted(self, event: Event) -> None:
+        self.stopping = f"interrupted ({event.data.get('signal', 'signal')})"
+
+    def _fatal(self, event: Event) -> None:
+        self.stopping = f"stopped: {event.data.get('code') or 'fatal error'}"
+
+    def _note_task(self, event: Event) -> None:
+        task_id = event.data.get("task_id")
+        if event.entry_id is not None and isinstance(task_id, str):
+            self.task_ids[event.entry_id] = task_id
+
+
+def _to(phase: Phase) -> Callable[[RunTally, Event], None]:
+    return lambda tally, event: tally._move(event, phase)
+
+
+_HANDLERS: dict[EventKind, Callable[[RunTally, Event], None]] = {
+    EventKind.RUN_STARTED: RunTally._started,
+    EventKind.ENTRY_SKIPPED: _to(Phase.SKIPPED),
+    EventKind.UPLOAD: _to(Phase.UPLOADING),
+    EventKind.SUBMIT: _to(Phase.SUBMITTING),
+    EventKind.SUBMITTED: RunTally._submitted,
+    EventKind.SUBMIT_AMBIGUOUS: _to(Phase.SUBMITTING),
+    EventKind.RECONCILED: RunTally._reconciled,
+    EventKind.POLL: RunTally._polled,
+    EventKind.DOWNLOAD: _to(Phase.DOWNLOADING),
+    EventKind.ENTRY_DONE: RunTally._done,
+    EventKind.ENTRY_FAILED: _to(Phase.FAILED),
+    EventKind.ENTRY_UNKNOWN: _to(Phase.UNKNOWN),
+    EventKind.RETRY: RunTally._retried,
+    EventKind.FATAL: RunTally._fatal,
+    EventKind.INTERRUPTED: RunTally._interrupted,
+    EventKind.RUN_FINISHED: RunTally._finished,
+}

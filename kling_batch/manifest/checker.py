@@ -1,0 +1,201 @@
+"""One manifest file through every check: YAML, shape, entries, rules; then the Manifest."""
+
+from __future__ import annotations
+
+import gc
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from kling_batch.manifest import rules
+from kling_batch.manifest.diagnostics import Diagnostic, Severity
+from kling_batch.manifest.loader import YamlProblem, parse, read_text
+from kling_batch.manifest.media_files import MediaInspector
+from kling_batch.manifest.model import Manifest, Position
+from kling_batch.manifest.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from kling_batch.manifest.normalize import Located, field_label, normalize
+from kling_batch.manifest.schema import schema
+from kling_batch.manifest.shape import ShapeError, check_shape
+
+_SECTIONS = ("shots", "storyboards")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything `validate` knows about one file. `manifest` is None when there is an error."""
+
+    path: Path
+    manifest: Manifest | None
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.manifest is not None
+
+
+def analyze(path: Path, files: MediaInspector | None = None) -> Analysis:
+    """Check one manifest completely; `files` caches facts about local media across calls."""
+    # A large manifest allocates hundreds of thousands of nodes that all live until the end;
+    # the cyclic collector would scan them again and again for nothing (a third of the time).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _analyze(path, files if files is not None else MediaInspector())
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _analyze(path: Path, files: MediaInspector) -> Analysis:
+    try:
+        document = parse(read_text(path))
+    except YamlProblem as problem:
+        return Analysis(path, None, (_from_problem(path, problem),))
+    diagnostics = [_from_problem(path, problem) for problem in document.problems]
+    root = document.root
+    if root is None or (isinstance(root, ScalarNode) and root.value is None):
+        diagnostics.append(
+            Diagnostic(
+                Position(path, 1, 1),
+                Severity.ERROR,
+                "KB010",
+                "the manifest is empty; start with `version: 1`, then `shots:` and/or "
+                "`storyboards:`",
+            )
+        )
+        return Analysis(path, None, tuple(diagnostics))
+    shape_errors = check_shape(root)
+    diagnostics.extend(_from_shape(path, root, error) for error in shape_errors)
+    if not isinstance(root, MappingNode):
+        return _finish(path, None, diagnostics)
+    normalized = normalize(root, path, [error.path for error in shape_errors])
+    diagnostics.extend(_check_entries(normalized.entries, files))
+    name = normalized.name if normalized.name is not None else path.stem
+    diagnostics.extend(_check_manifest(path, root, name, shape_errors))
+    manifest = Manifest(
+        path=path.absolute(),
+        name=name,
+        entries=tuple(located.entry for located in normalized.entries),
+        budget=normalized.budget,
+    )
+    return _finish(path, manifest, diagnostics)
+
+
+def _finish(path: Path, manifest: Manifest | None, found: list[Diagnostic]) -> Analysis:
+    diagnostics = sorted(_collapse(found), key=Diagnostic.sort_key)
+    if any(d.is_error for d in diagnostics):
+        manifest = None
+    return Analysis(path, manifest, tuple(diagnostics))
+
+
+def _check_entries(entries: Sequence[Located], files: MediaInspector) -> Iterable[Diagnostic]:
+    everything = rules.ENTRY_RULES
+    without_files = [r for r in everything if not r.local_files]
+    for located in entries:
+        subject = rules.subject(located, files)
+        applicable = everything if located.entry.local_media else without_files
+        for entry_rule in applicable:
+            for finding in entry_rule.check(subject):
+                yield _from_finding(located, entry_rule.code, entry_rule.severity, finding)
+    for manifest_rule in rules.MANIFEST_RULES:
+        for located, finding in manifest_rule.check(entries):
+            yield _from_finding(located, manifest_rule.code, manifest_rule.severity, finding)
+
+
+def _check_manifest(
+    path: Path, root: MappingNode, name: str, shape_errors: Sequence[ShapeError]
+) -> Iterable[Diagnostic]:
+    name_node = root.get("name")
+    if name_node is None and not _name_pattern().search(name):
+        yield Diagnostic(
+            Position(path, root.line, root.column),
+            Severity.ERROR,
+            "KB223",
+            f"the output folder would be named after the file, {name!r}, which is not a safe "
+            "folder name; add `name:` with letters, digits, '.', '_' and '-'",
+            field="name",
+        )
+    sections = [root.get(key) for key in _SECTIONS]
+    shaped = not any(error.path[:1] in (("shots",), ("storyboards",)) for error in shape_errors)
+    if shaped and not any(isinstance(s, SequenceNode) and s.items for s in sections):
+        yield Diagnostic(
+            Position(path, root.line, root.column),
+            Severity.WARNING,
+            "KB222",
+            "no shots and no storyboards: there is nothing to render",
+        )
+
+
+@cache
+def _name_pattern() -> re.Pattern[str]:
+    pattern: str = schema()["$defs"]["name"]["pattern"]
+    return re.compile(pattern.removesuffix("$") + r"\Z")
+
+
+def _collapse(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """One diagnostic per node, code and message, however many entries it concerns.
+
+    A bad default or a bad shared file would otherwise repeat once per entry that uses it.
+    """
+    first: dict[tuple[Position, str, str], Diagnostic] = {}
+    repeats: dict[tuple[Position, str, str], int] = {}
+    for diagnostic in diagnostics:
+        key = (diagnostic.position, diagnostic.code, diagnostic.message)
+        if key in first:
+            repeats[key] = repeats.get(key, 0) + 1
+        else:
+            first[key] = diagnostic
+    collapsed = []
+    for key, diagnostic in first.items():
+        more = repeats.get(key, 0)
+        if more:
+            message = (
+                f"{diagnostic.message} (also for {more} other entr{'y' if more == 1 else 'ies'})"
+            )
+            diagnostic = Diagnostic(
+                diagnostic.position,
+                diagnostic.severity,
+                diagnostic.code,
+                message,
+                diagnostic.entry,
+                diagnostic.field,
+            )
+        collapsed.append(diagnostic)
+    return collapsed
+
+
+# --- conversions -------------------------------------------------------------------------------
+
+
+def _from_problem(path: Path, problem: YamlProblem) -> Diagnostic:
+    return Diagnostic(
+        Position(path, problem.line, problem.column), Severity.ERROR, problem.code, problem.message
+    )
+
+
+def _from_finding(
+    located: Located, code: str, severity: Severity, finding: rules.Finding
+) -> Diagnostic:
+    position, field = located.source.locate(finding.at)
+    return Diagnostic(position, severity, code, finding.message, located.entry.id, field)
+
+
+def _from_shape(path: Path, root: Node, error: ShapeError) -> Diagnostic:
+    entry: str | None = None
+    at = error.path
+    if len(at) >= 2 and at[0] in _SECTIONS and isinstance(root, MappingNode):
+        section = root.get(str(at[0]))
+        node = section.items[int(at[1])] if isinstance(section, SequenceNode) else None
+        identifier = node.get("id") if isinstance(node, MappingNode) else None
+        entry = (
+            identifier.value
+            if isinstance(identifier, ScalarNode) and isinstance(identifier.value, str)
+            else f"{at[0]}[{at[1]}]"
+        )
+        at = at[2:]
+    position = Position(path, error.node.line, error.node.column)
+    return Diagnostic(
+        position, Severity.ERROR, error.code, error.message, entry, field_label(at) or None
+    )

@@ -1,0 +1,81 @@
+"""The YAML document as a tree of nodes that remember where they were written.
+
+The loader builds this tree once; the shape checker, the normaliser and the rules read it, and
+any of them can point a diagnostic at the exact node it is about. Nodes are plain slotted
+classes rather than frozen dataclasses because the loader fills containers while it reads
+events; nothing changes them afterwards. An alias is the same node object seen twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Scalar = str | int | float | bool | None
+
+
+class ScalarNode:
+    """A scalar with its resolved value and, for error hints, the text as written."""
+
+    __slots__ = ("column", "line", "plain", "text", "value")
+
+    def __init__(self, value: Scalar, text: str, plain: bool, line: int, column: int) -> None:
+        self.value = value
+        self.text = text
+        self.plain = plain  # unquoted: the only style whose type is guessed from the text
+        self.line = line  # 1-based
+        self.column = column  # 1-based, in characters
+
+
+class MappingNode:
+    """A mapping with text keys, in document order; `keys` keeps each key's own node."""
+
+    __slots__ = ("column", "fields", "keys", "line")
+
+    def __init__(self, line: int, column: int) -> None:
+        self.fields: dict[str, Node] = {}
+        self.keys: dict[str, ScalarNode] = {}
+        self.line = line
+        self.column = column
+
+    def get(self, key: str) -> Node | None:
+        return self.fields.get(key)
+
+
+class SequenceNode:
+    __slots__ = ("column", "items", "line")
+
+    def __init__(self, line: int, column: int) -> None:
+        self.items: list[Node] = []
+        self.line = line
+        self.column = column
+
+
+Node = ScalarNode | MappingNode | SequenceNode
+
+
+def to_python(node: Node) -> Any:
+    """The plain value of a node (dicts, lists, scalars): for tests and debugging."""
+    if isinstance(node, ScalarNode):
+        return node.value
+    if isinstance(node, MappingNode):
+        return {key: to_python(value) for key, value in node.fields.items()}
+    return [to_python(item) for item in node.items]
+
+
+def kind_of(node: Node) -> str:
+    """How a node reads to a user: 'a mapping', 'a list', 'the integer 969'."""
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    value = node.value
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {'true' if value else 'false'}"
+    if isinstance(value, int):
+        return f"the integer {value}"
+    if isinstance(value, float):
+        return f"the number {node.text}"
+    shown = value if len(value) <= 40 else value[:37] + "..."
+    return f"the text {shown!r}"

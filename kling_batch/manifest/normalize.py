@@ -1,0 +1,296 @@
+"""Turn the checked node tree into typed entries: defaults merged, aliases and paths resolved.
+
+Defaults go only where they mean something, so that an entry carries exactly what its request
+will send: `aspect_ratio` skips entries whose frame or video decides the shape, `prompt` skips
+customize storyboards, `audio` skips entries with a base or feature video (it must be false
+there), `shot_type` and `multi_prompt` reach storyboards only. What an entry sets itself is
+always kept, so the rules can warn about it.
+
+Every entry keeps an `EntrySource`: the nodes it was read from, for locating diagnostics.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+from kling_batch.manifest import capabilities
+from kling_batch.manifest.model import (
+    MODEL_ALIASES,
+    STANDARD_MODEL,
+    Entry,
+    EntryKind,
+    Media,
+    MediaType,
+    Position,
+    StoryboardShot,
+)
+from kling_batch.manifest.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+FieldPath = tuple[str | int, ...]
+
+_STORYBOARD_ONLY = frozenset({"shot_type", "multi_prompt"})
+_SECTIONS = (("shots", EntryKind.SHOT), ("storyboards", EntryKind.STORYBOARD))
+
+
+@dataclass(frozen=True)
+class EntrySource:
+    """Where an entry was written: its own mapping, and the defaults it inherited from."""
+
+    file: Path
+    label: str  # "shots[3]": how to name the entry while it has no usable id
+    node: MappingNode
+    defaults: MappingNode | None
+    inherited: frozenset[str]
+
+    @property
+    def position(self) -> Position:
+        anchor = self.node.get("id") or self.node
+        return Position(self.file, anchor.line, anchor.column)
+
+    def locate(self, at: FieldPath) -> tuple[Position, str | None]:
+        """The most specific node written for `at`, and how to name the field.
+
+        A field the entry lacks points at the entry's id; an inherited one at the defaults.
+        """
+        if not at:
+            return self.position, None
+        head = at[0]
+        assert isinstance(head, str)
+        node: Node | None = self.node.get(head)
+        prefix = ""
+        if head in self.inherited and self.defaults is not None:
+            node, prefix = self.defaults.get(head), "defaults."
+        label = prefix + field_label(at)
+        if node is None:
+            return self.position, label
+        for part in at[1:]:
+            child: Node | None = None
+            if isinstance(part, str) and isinstance(node, MappingNode):
+                child = node.get(part)
+            elif isinstance(part, int) and isinstance(node, SequenceNode):
+                child = node.items[part] if part < len(node.items) else None
+            if child is None:
+                break
+            node = child
+        return Position(self.file, node.line, node.column), label
+
+
+@dataclass(frozen=True)
+class Located:
+    entry: Entry
+    source: EntrySource
+
+
+@dataclass(frozen=True)
+class Normalized:
+    name: str | None  # None: the manifest sets none; the file's stem applies
+    budget: float | None
+    entries: tuple[Located, ...]
+
+
+def field_label(at: FieldPath) -> str:
+    """("media", 1, "url") -> "media[1].url"."""
+    text = ""
+    for part in at:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else part
+    return text
+
+
+def normalize(root: MappingNode, file: Path, invalid: Collection[FieldPath] = ()) -> Normalized:
+    """Typed entries for the entries of `root` that are not `invalid`.
+
+    `invalid` holds the paths of shape errors: an entry with one of its own is left out, and
+    so is an entry that would inherit a default field that has one, since judging it without
+    that default would only report mistakes that are not there. `file` is the manifest's path
+    as the user gave it: diagnostics show it; local media paths resolve against its folder.
+    """
+    bad_entries = {path[:2] for path in invalid if len(path) >= 2 and path[0] != "defaults"}
+    bad_defaults = frozenset(
+        path[1] for path in invalid if len(path) >= 2 and path[0] == "defaults"
+    )
+    if ("defaults",) in invalid:
+        return Normalized(name=_text(root.get("name")), budget=None, entries=())
+    defaults = root.get("defaults")
+    builder = _Builder(
+        file, defaults if isinstance(defaults, MappingNode) else None, file.absolute().parent
+    )
+    located: list[Located] = []
+    for key, kind in _SECTIONS:
+        section = root.get(key)
+        if not isinstance(section, SequenceNode):
+            continue
+        for index, node in enumerate(section.items):
+            if (key, index) in bad_entries or not isinstance(node, MappingNode):
+                continue
+            if bad_defaults and not bad_defaults <= node.fields.keys():
+                continue
+            located.append(builder.entry(kind, f"{key}[{index}]", node))
+    budget = _number(root.get("budget"))
+    budget = float(budget) if budget is not None else None
+    return Normalized(name=_text(root.get("name")), budget=budget, entries=tuple(located))
+
+
+class _Builder:
+    def __init__(self, file: Path, defaults: MappingNode | None, folder: Path) -> None:
+        self._file = file
+        self._defaults = defaults
+        self._folder = folder
+        self._paths: dict[str, Path] = {}  # many entries share a few files: resolve each once
+
+    def entry(self, kind: EntryKind, label: str, node: MappingNode) -> Located:
+        own = node.fields
+        inherited = (
+            {k: v for k, v in self._defaults.fields.items() if k not in own}
+            if self._defaults is not None
+            else {}
+        )
+        media = self._media(own.get("media") or inherited.get("media"))
+        inputs = capabilities.classify(m.type for m in media)
+        storyboard = kind is EntryKind.STORYBOARD
+        shot_type = (
+            _text(own.get("shot_type") or inherited.get("shot_type")) if storyboard else None
+        )
+        customize = storyboard and shot_type == "customize"
+
+        def applies(name: str) -> bool:
+            if name in _STORYBOARD_ONLY:
+                return storyboard
+            if name == "aspect_ratio":
+                return inputs is None or inputs.uses_aspect_ratio
+            if name == "audio":
+                return inputs is None or not inputs.has_video
+            if name == "prompt":
+                return not customize
+            return name != "duration" or not customize  # a customize storyboard derives it
+
+        fields = {k: v for k, v in inherited.items() if applies(k)}
+        source = EntrySource(self._file, label, node, self._defaults, frozenset(fields))
+        fields.update(own)
+        default_duration = _integer(inherited.get("duration")) if customize else None
+        shots = _shots(fields.get("multi_prompt")) if storyboard else ()
+        duration = _integer(fields.get("duration"))
+        if customize:
+            duration, shots = _storyboard_durations(duration, default_duration, shots)
+        model = _text(fields.get("model")) or STANDARD_MODEL
+        entry = Entry(
+            id=_text(own.get("id")) or label,
+            kind=kind,
+            model=MODEL_ALIASES.get(model, model),
+            prompt=_text(fields.get("prompt")),
+            negative_prompt=_text(fields.get("negative_prompt")),
+            media=media,
+            element_ids=_elements(fields.get("element_list")),
+            mode=_text(fields.get("mode")),
+            aspect_ratio=_text(fields.get("aspect_ratio")),
+            duration=duration,
+            audio=_boolean(fields.get("audio")),
+            watermark=_boolean(fields.get("watermark")),
+            shot_type=shot_type,
+            multi_prompt=shots,
+            position=source.position,
+        )
+        return Located(entry, source)
+
+    def _media(self, node: Node | None) -> tuple[Media, ...]:
+        if not isinstance(node, SequenceNode):
+            return ()
+        media = []
+        for item in node.items:
+            assert isinstance(item, MappingNode)
+            path = _text(item.get("path"))
+            media.append(
+                Media(
+                    type=MediaType(_text(item.get("type")) or ""),
+                    url=_text(item.get("url")),
+                    path=self._path(path) if path is not None else None,
+                    keep_original_sound=_boolean(item.get("keep_original_sound")),
+                )
+            )
+        return tuple(media)
+
+    def _path(self, text: str) -> Path:
+        if text not in self._paths:
+            path = Path(os.path.expanduser(text))
+            self._paths[text] = (self._folder / path).resolve()
+        return self._paths[text]
+
+
+def _storyboard_durations(
+    duration: int | None, default_duration: int | None, shots: tuple[StoryboardShot, ...]
+) -> tuple[int, tuple[StoryboardShot, ...]]:
+    """The storyboard's duration and every shot's, as the request must carry them.
+
+    Its own duration wins; else the sum of its shots when all have one; else the defaults'
+    duration; else the service's default. Shots without a duration share what the others
+    leave, evenly, the first ones taking a second more when it does not divide; when not every
+    shot can get a second, they stay None for the rules to report.
+    """
+    given = [shot.duration for shot in shots if shot.duration is not None]
+    if duration is None:
+        if shots and len(given) == len(shots):
+            duration = sum(given)
+        else:
+            duration = default_duration or capabilities.DEFAULT_DURATION
+    missing = len(shots) - len(given)
+    left = duration - sum(given)
+    if missing == 0 or left < missing:
+        return duration, shots
+    share, extra = divmod(left, missing)
+    filled = []
+    for shot in shots:
+        if shot.duration is None:
+            shot = StoryboardShot(shot.prompt, share + (1 if extra > 0 else 0))
+            extra -= 1
+        filled.append(shot)
+    return duration, tuple(filled)
+
+
+def _shots(node: Node | None) -> tuple[StoryboardShot, ...]:
+    if not isinstance(node, SequenceNode):
+        return ()
+    shots = []
+    for item in node.items:
+        assert isinstance(item, MappingNode)
+        prompt, duration = _text(item.get("prompt")), _integer(item.get("duration"))
+        shots.append(StoryboardShot(prompt or "", duration))
+    return tuple(shots)
+
+
+def _elements(node: Node | None) -> tuple[int, ...]:
+    if not isinstance(node, SequenceNode):
+        return ()
+    ids = []
+    for item in node.items:
+        value = item.get("element_id") if isinstance(item, MappingNode) else item
+        number = _integer(value)
+        if number is not None:
+            ids.append(number)
+    return tuple(ids)
+
+
+def _text(node: Node | None) -> str | None:
+    if isinstance(node, ScalarNode) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def _number(node: Node | None) -> float | None:
+    if isinstance(node, ScalarNode):
+        value = node.value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def _integer(node: Node | None) -> int | None:
+    number = _number(node)
+    return int(number) if number is not None else None  # the schema allows 5.0 for 5
+
+
+def _boolean(node: Node | None) -> bool | None:
+    if isinstance(node, ScalarNode) and isinstance(node.value, bool):
+        return node.value
+    return None

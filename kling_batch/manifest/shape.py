@@ -1,0 +1,427 @@
+"""Check a node tree against the manifest JSON Schema, pointing each error at its node.
+
+This interprets the subset of JSON Schema 2020-12 that `schemas/manifest.schema.json` uses,
+directly on the located nodes, so the schema stays the one source of the manifest's shape.
+A general validator would need the tree converted to plain values first, could not say where
+a value was written, and takes several times longer on a 10,000-entry manifest. A keyword this
+module does not implement makes the schema fail to compile, so the schema can never say more
+than what is enforced; tests check the verdicts against the `jsonschema` package.
+
+`errorMessage` (the yaml-language-server extension) replaces the message of a failed `enum`,
+`const`, `pattern`, `anyOf` or `oneOf`, as in editors; a wrong type keeps its own message,
+which says what was found and how to quote it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from kling_batch.manifest.nodes import MappingNode, Node, ScalarNode, SequenceNode, kind_of
+from kling_batch.manifest.schema import schema
+
+Path = tuple[str | int, ...]
+
+_ANNOTATIONS = frozenset(
+    {
+        "$schema",
+        "$id",
+        "$defs",
+        "$comment",
+        "title",
+        "description",
+        "markdownDescription",
+        "default",
+        "examples",
+        "deprecated",
+        "errorMessage",
+    }
+)
+_KEYWORDS = _ANNOTATIONS | {
+    "$ref",
+    "type",
+    "enum",
+    "const",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "required",
+    "properties",
+    "patternProperties",
+    "additionalProperties",
+    "items",
+    "minItems",
+    "maxItems",
+    "allOf",
+    "anyOf",
+    "oneOf",
+}
+
+_TYPE_NAMES = {
+    "string": "text",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "null",
+}
+# YAML 1.1 booleans that YAML 1.2 (and so this loader) reads as text.
+_YAML11_BOOLEANS = {"yes": True, "no": False, "on": True, "off": False, "y": True, "n": False}
+
+# Unknown fields that are right somewhere else: say where.
+_MISPLACED = {
+    "shot_type": "`shot_type` belongs to storyboards: list this entry under `storyboards:`",
+    "multi_prompt": "`multi_prompt` belongs to storyboards: list this entry under `storyboards:`",
+    "multi_shot": (
+        "storyboards are sent with multi_shot: true; list this entry under `storyboards:`"
+    ),
+    "index": "shots are numbered by their order in the list; remove `index`",
+    "keep_original_sound": (
+        "`keep_original_sound` is set on a base or feature video: "
+        "media: [{type: base, url: ..., keep_original_sound: true}]"
+    ),
+    "input": "write the fields on the entry itself (prompt, media, ...), not under `input:`",
+    "parameters": (
+        "write the fields on the entry itself (duration, mode, ...), not under `parameters:`"
+    ),
+}
+
+
+class SchemaUnsupported(Exception):
+    """The schema uses a keyword or form this checker does not implement."""
+
+
+@dataclass(frozen=True)
+class ShapeError:
+    path: Path
+    node: Node
+    code: str
+    message: str
+
+
+@cache
+def manifest_shape() -> Shape:
+    return compile_schema(schema())
+
+
+def check_shape(root: Node) -> list[ShapeError]:
+    """Every way `root` departs from the manifest schema."""
+    errors: list[ShapeError] = []
+    manifest_shape().check(root, (), errors)
+    return errors
+
+
+def compile_schema(raw: Mapping[str, Any]) -> Shape:
+    return _Compiler(raw).compile()
+
+
+class _Compiler:
+    def __init__(self, root: Mapping[str, Any]) -> None:
+        self._root = root
+        self._refs: dict[str, Shape] = {}
+        self._pending: list[Shape] = []
+
+    def compile(self) -> Shape:
+        shape = self.shape(self._root)
+        while self._pending:  # link $refs once every target exists: references may cycle
+            pending = self._pending.pop()
+            assert pending.ref_name is not None
+            pending.ref = self._target(pending.ref_name)
+        return shape
+
+    def shape(self, raw: Any) -> Shape:
+        if not isinstance(raw, Mapping):
+            raise SchemaUnsupported(f"boolean or non-object subschemas are not implemented: {raw}")
+        shape = Shape(raw, self)
+        if shape.ref_name is not None:
+            self._pending.append(shape)
+        return shape
+
+    def _target(self, ref: str) -> Shape:
+        if ref not in self._refs:
+            if not ref.startswith("#/"):
+                raise SchemaUnsupported(f"only local references are implemented: {ref}")
+            target: Any = self._root
+            for part in ref[2:].split("/"):
+                target = target[part.replace("~1", "/").replace("~0", "~")]
+            self._refs[ref] = self.shape(target)
+        return self._refs[ref]
+
+
+class Shape:
+    """One compiled (sub)schema."""
+
+    def __init__(self, raw: Mapping[str, Any], compiler: _Compiler) -> None:
+        unknown = set(raw) - _KEYWORDS
+        if unknown:
+            raise SchemaUnsupported(f"keywords not implemented: {sorted(unknown)}")
+        sub = compiler.shape
+        self.description: str | None = raw.get("description")
+        self.error_message: str | None = raw.get("errorMessage")
+        self.ref_name: str | None = raw.get("$ref")
+        self.ref: Shape | None = None
+        types = raw.get("type")
+        self.types: tuple[str, ...] | None = (
+            (types,) if isinstance(types, str) else tuple(types) if types else None
+        )
+        self.enum: tuple[Any, ...] | None = tuple(raw["enum"]) if "enum" in raw else None
+        self.has_const = "const" in raw
+        self.const: Any = raw.get("const")
+        pattern = raw.get("pattern")
+        self.pattern_text: str | None = pattern
+        self.pattern = re.compile(_python_pattern(pattern)) if pattern else None
+        self.min_length: int | None = raw.get("minLength")
+        self.max_length: int | None = raw.get("maxLength")
+        self.minimum: float | None = raw.get("minimum")
+        self.maximum: float | None = raw.get("maximum")
+        self.exclusive_minimum: float | None = raw.get("exclusiveMinimum")
+        self.required: tuple[str, ...] = tuple(raw.get("required", ()))
+        self.properties = {k: sub(v) for k, v in raw.get("properties", {}).items()}
+        self.pattern_properties = [
+            (re.compile(_python_pattern(k)), sub(v))
+            for k, v in raw.get("patternProperties", {}).items()
+        ]
+        additional = raw.get("additionalProperties", True)
+        self.additional: Shape | bool = (
+            additional if isinstance(additional, bool) else sub(additional)
+        )
+        self.items = sub(raw["items"]) if "items" in raw else None
+        self.min_items: int | None = raw.get("minItems")
+        self.max_items: int | None = raw.get("maxItems")
+        self.all_of = [sub(s) for s in raw.get("allOf", ())]
+        self.any_of = [sub(s) for s in raw.get("anyOf", ())]
+        self.one_of = [sub(s) for s in raw.get("oneOf", ())]
+
+    # --- checking ----------------------------------------------------------------------------
+
+    def check(self, node: Node, path: Path, errors: list[ShapeError]) -> None:
+        if self.types is not None and not _has_type(node, self.types):
+            errors.append(ShapeError(path, node, "KB101", self._type_message(node, path)))
+            return  # nothing else can be said about a value of the wrong kind
+        if self.ref is not None:
+            self.ref.check(node, path, errors)
+        if isinstance(node, ScalarNode):
+            self._check_scalar(node, path, errors)
+        elif isinstance(node, MappingNode):
+            self._check_mapping(node, path, errors)
+        else:
+            self._check_sequence(node, path, errors)
+        for shape in self.all_of:
+            shape.check(node, path, errors)
+        if self.any_of and not any(s.accepts(node, path) for s in self.any_of):
+            message = self.error_message or "does not match any of the allowed forms"
+            errors.append(ShapeError(path, node, "KB109", message))
+        if self.one_of and sum(s.accepts(node, path) for s in self.one_of) != 1:
+            message = self.error_message or "must match exactly one of the allowed forms"
+            errors.append(ShapeError(path, node, "KB109", message))
+
+    def accepts(self, node: Node, path: Path) -> bool:
+        scratch: list[ShapeError] = []
+        self.check(node, path, scratch)
+        return not scratch
+
+    def _check_scalar(self, node: ScalarNode, path: Path, errors: list[ShapeError]) -> None:
+        value = node.value
+        if self.enum is not None and not _among(value, self.enum):
+            errors.append(ShapeError(path, node, "KB104", self._enum_message(node)))
+        if self.has_const and not _among(value, (self.const,)):
+            message = self.error_message or f"must be {self.const!r}"
+            errors.append(ShapeError(path, node, "KB104", message))
+        if isinstance(value, str):
+            self._check_text(node, value, path, errors)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            self._check_number(node, value, path, errors)
+
+    def _check_text(
+        self, node: ScalarNode, value: str, path: Path, errors: list[ShapeError]
+    ) -> None:
+        if self.pattern is not None and not self.pattern.search(value):
+            message = self.error_message or f"does not match the pattern {self.pattern_text}"
+            errors.append(ShapeError(path, node, "KB105", message))
+        length = len(value)
+        if self.min_length is not None and length < self.min_length:
+            message = f"is {length} characters long; at least {self.min_length} are needed"
+            if self.min_length == 1:
+                message = "must not be empty"
+            errors.append(ShapeError(path, node, "KB106", message))
+        if self.max_length is not None and length > self.max_length:
+            message = (
+                f"is {length} characters long, more than the {self.max_length} allowed; "
+                "shorten it (the service would cut the rest silently, changing the render)"
+            )
+            errors.append(ShapeError(path, node, "KB106", message))
+
+    def _check_number(
+        self, node: ScalarNode, value: float, path: Path, errors: list[ShapeError]
+    ) -> None:
+        low, high = self.minimum, self.maximum
+        if (low is not None and value < low) or (high is not None and value > high):
+            errors.append(
+                ShapeError(path, node, "KB107", f"{node.text} is out of range: {_span(low, high)}")
+            )
+        if self.exclusive_minimum is not None and not value > self.exclusive_minimum:
+            message = (
+                f"{node.text} is out of range: use more than {_number(self.exclusive_minimum)}"
+            )
+            errors.append(ShapeError(path, node, "KB107", message))
+
+    def _check_mapping(self, node: MappingNode, path: Path, errors: list[ShapeError]) -> None:
+        fields = node.fields
+        for name in self.required:
+            if name not in fields:
+                errors.append(ShapeError(path, node, "KB102", f"`{name}` is missing"))
+        properties = self.properties
+        for name, value in fields.items():
+            shape = properties.get(name)
+            if shape is not None:
+                shape.check(value, (*path, name), errors)
+                continue
+            matched = False
+            for pattern, pattern_shape in self.pattern_properties:
+                if pattern.search(name):
+                    matched = True
+                    pattern_shape.check(value, (*path, name), errors)
+            if matched:
+                continue
+            if self.additional is False:
+                key = node.keys[name]
+                message = _unknown_field_message(name, list(properties))
+                errors.append(ShapeError((*path, name), key, "KB103", message))
+            elif isinstance(self.additional, Shape):
+                self.additional.check(value, (*path, name), errors)
+
+    def _check_sequence(self, node: SequenceNode, path: Path, errors: list[ShapeError]) -> None:
+        count = len(node.items)
+        low, high = self.min_items, self.max_items
+        if (low is not None and count < low) or (high is not None and count > high):
+            message = f"has {count} item{'s' * (count != 1)}; {_span(low, high)} items"
+            errors.append(ShapeError(path, node, "KB108", message))
+        if self.items is not None:
+            items = self.items
+            for index, item in enumerate(node.items):
+                items.check(item, (*path, index), errors)
+
+    # --- messages ----------------------------------------------------------------------------
+
+    def _type_message(self, node: Node, path: Path) -> str:
+        assert self.types is not None
+        expected = " or ".join(_TYPE_NAMES.get(t, t) for t in self.types)
+        message = f"expected {expected}, got {kind_of(node)}"
+        if not path:
+            return message + (
+                "; a manifest is a mapping: `version: 1`, then `shots:` and/or `storyboards:`"
+            )
+        if isinstance(node, ScalarNode) and node.plain:
+            if "boolean" in self.types and node.text.lower() in _YAML11_BOOLEANS:
+                truth = "true" if _YAML11_BOOLEANS[node.text.lower()] else "false"
+                return f"{message}; YAML 1.2 reads {node.text} as text: write {truth}"
+            if "string" in self.types and node.value is not None:
+                return f'{message}; quote it to make it text: "{node.text}"'
+        return message
+
+    def _enum_message(self, node: ScalarNode) -> str:
+        if self.error_message:
+            return self.error_message
+        assert self.enum is not None
+        allowed = ", ".join(str(v) for v in self.enum)
+        shown = node.text if node.text or not node.plain else "nothing"
+        message = f"{shown} is not allowed here; use one of: {allowed}"
+        if isinstance(node.value, str):
+            guess = _did_you_mean(node.value, [str(v) for v in self.enum])
+            if guess:
+                message = (
+                    f"{node.text} is not allowed here; did you mean {guess}? (one of: {allowed})"
+                )
+        return message
+
+
+def _has_type(node: Node, types: tuple[str, ...]) -> bool:
+    for name in types:
+        if name == "object":
+            if isinstance(node, MappingNode):
+                return True
+        elif name == "array":
+            if isinstance(node, SequenceNode):
+                return True
+        elif isinstance(node, ScalarNode):
+            value = node.value
+            if name == "string":
+                if isinstance(value, str):
+                    return True
+            elif name == "boolean":
+                if isinstance(value, bool):
+                    return True
+            elif name == "null":
+                if value is None:
+                    return True
+            elif isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            elif name == "number" or isinstance(value, int):
+                return True
+            elif name == "integer" and math.isfinite(value) and value.is_integer():
+                return True  # JSON Schema counts 5.0 as an integer
+    return False
+
+
+def _among(value: Any, allowed: tuple[Any, ...]) -> bool:
+    for choice in allowed:
+        if isinstance(value, bool) or isinstance(choice, bool):
+            # True == 1 in Python, but not in JSON Schema.
+            if type(value) is type(choice) and value == choice:
+                return True
+        elif value == choice:  # 1 == 1.0, as in JSON Schema
+            return True
+    return False
+
+
+def _unknown_field_message(name: str, allowed: list[str]) -> str:
+    if name in _MISPLACED and name not in allowed:
+        return _MISPLACED[name]
+    guess = _did_you_mean(name, allowed)
+    if guess:
+        return f"unknown field `{name}`; did you mean `{guess}`?"
+    message = f"unknown field `{name}`; the fields here are: {', '.join(allowed)}"
+    if " " in name.strip():
+        # Field names have no spaces: this is the tail of a value cut at a comma.
+        message += '; inside {...} a comma ends a value, so quote text with commas: "a, b"'
+    return message
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str | None:
+    def squash(text: str) -> str:
+        return text.lower().replace("_", "").replace("-", "").replace(" ", "")
+
+    for choice in choices:
+        if squash(choice) == squash(word):
+            return choice
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def _python_pattern(pattern: str) -> str:
+    # ECMA-262's `$` matches only at the very end; Python's also before a final newline,
+    # which would let "cat\n" through as an id (and a folder name).
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        return pattern[:-1] + r"\Z"
+    return pattern
+
+
+def _span(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"use {_number(low)} to {_number(high)}"
+    if low is not None:
+        return f"use at least {_number(low)}"
+    return f"use at most {_number(high)}" if high is not None else "out of range"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)

@@ -1,0 +1,59 @@
+"""report.html: a run at a glance, one self-contained page beside the videos (spec §3).
+
+    write_report(layout, manifest, store)            # at the end of every run, and by `report`
+
+`gather` collects what the page says (from the manifest, the state store, results and
+events.jsonl); `render_report` turns that into HTML. Both are public for tests and other
+front ends; most callers want `write_report`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from kling_batch.manifest.model import Manifest
+from kling_batch.prices import PriceTable
+from kling_batch.report.facts import (
+    Artifact,
+    EntryOutcome,
+    ReportFacts,
+    RunTiming,
+    gather,
+    run_timing,
+)
+from kling_batch.report.render import POSTER_FRAGMENT, render_report
+from kling_batch.runner.artifacts import OutputLayout
+from kling_batch.runner.state import StateStore
+
+__all__ = [
+    "POSTER_FRAGMENT",
+    "Artifact",
+    "EntryOutcome",
+    "ReportFacts",
+    "RunTiming",
+    "gather",
+    "render_report",
+    "run_timing",
+    "write_report",
+]
+
+
+def write_report(
+    layout: OutputLayout,
+    manifest: Manifest,
+    store: StateStore,
+    *,
+    wall_time: float | None = None,
+    prices: PriceTable | None = None,
+) -> Path:
+    """Write `layout.report` and return its path. `wall_time` (seconds) overrides the time
+    read from events.jsonl."""
+    facts = gather(layout, manifest, store, prices=prices, wall_time=wall_time)
+    page = render_report(facts)
+    layout.folder.mkdir(parents=True, exist_ok=True)
+    # Through a temporary name: a browser reloading mid-write sees the old page or the new one.
+    temporary = layout.report.with_name(f".{layout.report.name}.tmp")
+    temporary.write_text(page, encoding="utf-8")
+    os.replace(temporary, layout.report)
+    return layout.report

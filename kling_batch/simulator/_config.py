@@ -1,0 +1,87 @@
+"""What a simulator is told: the account's limits, render times and the faults to inject."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+
+
+class LostAnswer(StrEnum):
+    """How the answer to a create that did create its task gets lost."""
+
+    HANG = "hang"  # nothing comes back until the client gives up (or hang_seconds pass)
+    RESET = "reset"  # the connection is reset without an answer
+    SERVER_ERROR = "server-error"  # a 500, although the task exists and will be billed
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Probabilities in [0, 1] of each injected fault; all 0 by default.
+
+    Rolls are seeded and keyed by what a request is (endpoint, body or task, and how many times
+    that same request was seen before), not by arrival order, so a run with concurrent requests
+    meets the same faults each time and a retry of a failed request rolls again.
+    """
+
+    server_error: float = 0.0  # 500 InternalError or 503 ServiceUnavailable, nothing done
+    reset: float = 0.0  # the connection is reset before anything is done
+    lost_create: float = 0.0  # a create is performed but its answer is lost (see lost_answer)
+    slow: float = 0.0  # the answer comes slow_seconds (real seconds) late
+    truncated_download: float = 0.0  # a video download stops short of Content-Length
+    task_failed: float = 0.0  # the task ends FAILED (InternalError.Algo)
+    moderation: float = 0.0  # the task ends FAILED (DataInspectionFailed)
+    slow_seconds: float = 2.0
+    lost_answer: LostAnswer = LostAnswer.HANG
+
+    def __post_init__(self) -> None:
+        for name in _PROBABILITIES:
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"Faults.{name} must be a probability in [0, 1], not {value!r}")
+        if self.slow_seconds < 0:
+            raise ValueError("Faults.slow_seconds must not be negative")
+
+
+_PROBABILITIES = tuple(
+    f.name for f in fields(Faults) if f.name not in ("slow_seconds", "lost_answer")
+)
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    """The simulated account and service. Times are seconds of simulated time unless noted."""
+
+    # None: any non-empty Bearer key is accepted; otherwise only this one.
+    api_key: str | None = field(default=None, repr=False)
+    render_seconds: float = 3.0  # mean render time of a task
+    render_jitter: float = 0.2  # render times spread uniformly over mean * (1 +/- jitter)
+    slots: int = 10  # Kling tasks running at once per account; the rest wait PENDING
+    max_queued: int | None = None  # PENDING tasks beyond this: 429 Throttling.AllocationQuota
+    # Requests per real second, token buckets; None switches a limit off. The service's figures.
+    submit_rate: float | None = 5.0
+    query_rate: float | None = 20.0
+    list_rate: float | None = 20.0
+    cancel_rate: float | None = 20.0
+    policy_rate: float | None = 100.0  # per model
+    burst_seconds: float = 1.0  # bucket size, in seconds' worth of the rate (at least 1 request)
+    speed: float = 1.0  # simulated seconds per real second (advance() jumps come on top)
+    seed: int = 0
+    faults: Faults = field(default_factory=Faults)
+    arrearage: bool = False  # answer 403 Arrearage to every API request
+    hang_seconds: float = 300.0  # real seconds a hung answer waits before the connection resets
+
+    def __post_init__(self) -> None:
+        if self.api_key is not None and not self.api_key:
+            raise ValueError("SimulatorConfig.api_key must be None or a non-empty key")
+        if self.render_seconds < 0 or not 0.0 <= self.render_jitter < 1.0:
+            raise ValueError("render_seconds must be >= 0 and render_jitter in [0, 1)")
+        if self.slots < 1:
+            raise ValueError("SimulatorConfig.slots must be at least 1")
+        if self.speed <= 0:
+            raise ValueError("SimulatorConfig.speed must be positive")
+        for name in ("submit_rate", "query_rate", "list_rate", "cancel_rate", "policy_rate"):
+            rate = getattr(self, name)
+            if rate is not None and rate <= 0:
+                raise ValueError(f"SimulatorConfig.{name} must be positive or None")
+        if self.burst_seconds <= 0:
+            raise ValueError("SimulatorConfig.burst_seconds must be positive")

@@ -1,0 +1,82 @@
+"""The one mapping from an error answer to the tree: every documented code, and the fallbacks."""
+
+from __future__ import annotations
+
+import pytest
+
+from kling_batch.api.errors import (
+    AccountError,
+    ApiError,
+    RequestRejected,
+    ThrottledError,
+    TransientError,
+    error_for_answer,
+    is_account_code,
+)
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [
+        (401, "InvalidApiKey", AccountError),
+        (403, "AccessDenied", AccountError),
+        (403, "AccessDenied.Unpurchased", AccountError),
+        (403, "Arrearage", AccountError),
+        (404, "ModelNotFound", AccountError),
+        (400, "InvalidParameter", RequestRejected),
+        (400, "InvalidParameter.DataInspection", RequestRejected),
+        (400, "DataInspectionFailed", RequestRejected),
+        (400, "UnsupportedOperation", RequestRejected),
+        (429, "Throttling", ThrottledError),
+        (429, "Throttling.RateQuota", ThrottledError),
+        (429, "Throttling.AllocationQuota", ThrottledError),
+        (500, "InternalError", TransientError),
+        (500, "InternalServerError", TransientError),
+        (503, "ServiceUnavailable", TransientError),
+        (504, None, TransientError),
+        # Without a readable code the status decides.
+        (401, None, AccountError),
+        (403, None, AccountError),
+        (429, None, ThrottledError),
+        (502, None, TransientError),
+        (404, None, RequestRejected),
+        (302, None, TransientError),
+    ],
+)
+def test_each_answer_lands_on_its_branch(
+    status: int, code: str | None, expected: type[ApiError]
+) -> None:
+    error = error_for_answer(status, code, "said the server", "req-1")
+    assert type(error) is expected
+    assert error.http_status == status
+    assert error.code == code
+    assert error.request_id == "req-1"
+
+
+def test_a_throttling_code_wins_over_an_odd_status() -> None:
+    assert isinstance(
+        error_for_answer(400, "Throttling.RateQuota", "slow down", None), ThrottledError
+    )
+
+
+def test_retry_after_travels_with_the_throttle() -> None:
+    error = error_for_answer(429, "Throttling", "slow down", None, retry_after=3.0)
+    assert isinstance(error, ThrottledError)
+    assert error.retry_after == 3.0
+
+
+def test_account_families_match_sub_codes_but_not_lookalikes() -> None:
+    assert is_account_code("Arrearage")
+    assert is_account_code("AccessDenied.Unpurchased")
+    assert not is_account_code("AccessDeniedish")
+    assert not is_account_code(None)
+
+
+def test_str_names_code_status_and_request_id() -> None:
+    error = error_for_answer(400, "InvalidParameter", "duration must be 3..15", "abc")
+    assert str(error) == "InvalidParameter: duration must be 3..15 (HTTP 400, request_id abc)"
+
+
+def test_a_bare_status_still_explains_itself() -> None:
+    error = error_for_answer(502, None, None, None)
+    assert "HTTP 502" in str(error)

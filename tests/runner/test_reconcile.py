@@ -1,0 +1,102 @@
+"""Settling lost submissions against the simulator's real task list."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from kling_batch.api import AmbiguousSubmission, ApiKey, DashScopeClient
+from kling_batch.runner.reconcile import Verdict, settle_submission
+from kling_batch.simulator import Simulator, SimulatorConfig, simulator_transport
+
+MODEL = "kling/kling-v3-video-generation"
+
+
+def body(prompt: str) -> dict[str, Any]:
+    return {"model": MODEL, "input": {"prompt": prompt}, "parameters": {"aspect_ratio": "16:9"}}
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[DashScopeClient]:
+    simulator = Simulator(SimulatorConfig(render_seconds=0.0, hang_seconds=0.2))
+    async with DashScopeClient(
+        "http://localhost/api/v1",
+        ApiKey("sk-reconcile-test-key-000"),
+        transport=simulator_transport(simulator),
+        timeout=0.5,
+    ) as client:
+        yield client
+
+
+async def settle(client: DashScopeClient, prompt: str, **kwargs: Any) -> Any:
+    now = datetime.now(UTC)
+    arguments: dict[str, Any] = {
+        "model": MODEL,
+        "prompt_key": prompt,
+        "attempted_from": now - timedelta(seconds=5),
+        "attempted_until": now,
+        "claimed": set(),
+        "relist_delay": 0.0,
+    }
+    arguments.update(kwargs)
+    return await settle_submission(client, **arguments)
+
+
+@pytest.mark.anyio
+async def test_a_lost_create_is_found_and_adopted(client: DashScopeClient) -> None:
+    with pytest.raises(AmbiguousSubmission):
+        await client.create_task(body("a fox [sim:lost-reset]"))
+    await client.create_task(body("another prompt"))
+
+    settlement = await settle(client, "a fox [sim:lost-reset]")
+
+    assert settlement.verdict is Verdict.ADOPTED
+    assert settlement.task.orig_prompt == "a fox [sim:lost-reset]"
+
+
+@pytest.mark.anyio
+async def test_a_create_that_never_arrived_is_not_created(client: DashScopeClient) -> None:
+    with pytest.raises(AmbiguousSubmission):
+        await client.create_task(body("a wolf [sim:error]"))  # 500, nothing created
+    settlement = await settle(client, "a wolf [sim:error]")
+    assert settlement.verdict is Verdict.NOT_CREATED
+
+
+@pytest.mark.anyio
+async def test_a_claimed_task_is_never_adopted_twice(client: DashScopeClient) -> None:
+    task = await client.create_task(body("a hare"))
+    settlement = await settle(client, "a hare", claimed={task.task_id})
+    assert settlement.verdict is Verdict.NOT_CREATED
+
+
+@pytest.mark.anyio
+async def test_rivals_with_the_same_prompt_leave_it_unsettled(client: DashScopeClient) -> None:
+    await client.create_task(body("a crow"))
+    settlement = await settle(client, "a crow", rivals=1)
+    assert settlement.verdict is Verdict.UNSETTLED
+
+
+@pytest.mark.anyio
+async def test_two_unclaimed_matches_leave_it_unsettled(client: DashScopeClient) -> None:
+    first = body("an owl")
+    second = body("an owl")
+    second["parameters"]["aspect_ratio"] = "9:16"
+    await client.create_task(first)
+    await client.create_task(second)
+    settlement = await settle(client, "an owl")
+    assert settlement.verdict is Verdict.UNSETTLED
+    assert "2 unclaimed" in settlement.reason
+
+
+@pytest.mark.anyio
+async def test_an_attempt_older_than_the_list_horizon_is_unsettled(
+    client: DashScopeClient,
+) -> None:
+    long_ago = datetime.now(UTC) - timedelta(hours=25)
+    settlement = await settle(
+        client, "x", attempted_from=long_ago, attempted_until=long_ago + timedelta(seconds=1)
+    )
+    assert settlement.verdict is Verdict.UNSETTLED
