@@ -44,6 +44,7 @@ from kling_batch.runner.artifacts import (
     append_json_line,
     write_json_atomic,
 )
+from kling_batch.runner.decide import Action, decide
 from kling_batch.runner.downloads import DownloadError, UrlExpired, download_file
 from kling_batch.runner.events import EventKind, EventLog, EventSink
 from kling_batch.runner.polling import PollPolicy, RenderTimes
@@ -233,45 +234,40 @@ class _Runner:
     async def _advance(self, entry: Entry) -> None:
         """Move one entry on from wherever the state store says it stands."""
         record = self.store.get(entry.id)
-        current = fingerprint(entry)
-        if record is not None and record.fingerprint != current:
+        intact = (
+            record is not None
+            and record.state is EntryState.DONE
+            and await self._files_intact(record)
+        )
+        action = decide(
+            record,
+            fingerprint(entry),
+            files_intact=intact,
+            retry_failed=self.options.retry_failed,
+            resubmit_unknown=self.options.resubmit_unknown,
+        )
+        if action in (Action.SKIP, Action.LEAVE_FAILED, Action.LEAVE_UNKNOWN):
+            assert record is not None
+            self.events.emit(
+                EventKind.ENTRY_SKIPPED,
+                entry.id,
+                state=str(record.state),
+                code=record.error_code,
+            )
+            return
+        if action.starts_over:
+            assert record is not None
             moved = self.layout.set_aside(entry.id)
             self.store.forget(entry.id)
-            self.events.emit(
-                EventKind.ENTRY_CHANGED,
-                entry.id,
-                previous_task=record.task_id,
-                set_aside=str(moved) if moved else None,
-            )
-            record = None
-
-        if record is not None and record.state in (
-            EntryState.FAILED,
-            EntryState.CANCELED,
-            EntryState.EXPIRED,
-            EntryState.UNKNOWN,
-        ):
-            again = (
-                self.options.resubmit_unknown
-                if record.state is EntryState.UNKNOWN
-                else self.options.retry_failed
-            )
-            if not again:
+            if action is Action.RERENDER:
                 self.events.emit(
-                    EventKind.ENTRY_SKIPPED,
+                    EventKind.ENTRY_CHANGED,
                     entry.id,
-                    state=str(record.state),
-                    code=record.error_code,
+                    previous_task=record.task_id,
+                    set_aside=str(moved) if moved else None,
                 )
-                return
-            self.layout.set_aside(entry.id)
-            self.store.forget(entry.id)
             record = None
-
-        if record is not None and record.state is EntryState.DONE:
-            if await self._files_intact(record):
-                self.events.emit(EventKind.ENTRY_SKIPPED, entry.id, state="done")
-                return
+        if action is Action.DOWNLOAD and record is not None and record.state is EntryState.DONE:
             record = self.store.record_task(entry.id, _succeeded_view(record))
 
         if record is None or record.state in (EntryState.SUBMITTING, EntryState.IN_FLIGHT):
