@@ -38,6 +38,10 @@ from kling_batch.runner.state import EntryState, StateLocked, StateStore
 from kling_batch.simulator import Simulator, SimulatorConfig, simulator_transport
 
 SIMULATED_BASE_URL = "http://localhost/api/v1"
+# Real renders take minutes and the polling policy learns their length, so a 5 s floor costs
+# little lag; the simulator renders in seconds, so its demo polls finer.
+REAL_POLL_FLOOR = 5.0
+SIMULATED_POLL_FLOOR = 0.5
 
 manifest_argument = click.argument(
     "manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -82,9 +86,9 @@ def load_or_exit(path: Path) -> Manifest:
 @click.option(
     "--poll-interval",
     type=click.FloatRange(0.05, 600),
-    default=5.0,
-    show_default=True,
-    help="Shortest gap in seconds between two polls of one task.",
+    default=None,
+    help="Shortest gap in seconds between two polls of one task "
+    f"[default: {REAL_POLL_FLOOR:g}, or {SIMULATED_POLL_FLOOR:g} with --simulate].",
 )
 @click.option(
     "--only",
@@ -118,7 +122,7 @@ def run(
     output_root: Path,
     base_url: str,
     concurrency: int,
-    poll_interval: float,
+    poll_interval: float | None,
     only: tuple[str, ...],
     retry_failed: bool,
     resubmit_unknown: bool,
@@ -151,7 +155,7 @@ def run(
     sinks: list[EventSink] = [JsonLines(sys.stdout) if as_json else PlainLines(sys.stderr)]
     options = RunOptions(
         concurrency=concurrency,
-        poll_interval=poll_interval,
+        poll_interval=poll_interval or (SIMULATED_POLL_FLOOR if simulate else REAL_POLL_FLOOR),
         only=only,
         retry_failed=retry_failed,
         resubmit_unknown=resubmit_unknown,

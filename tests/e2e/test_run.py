@@ -123,7 +123,10 @@ def test_mixed_manifest_runs_to_completion(start_simulator, workspace: Workspace
     assert stats.duplicate_creates == 0
     events = [json.loads(x) for x in (workspace.folder() / "events.jsonl").read_text().splitlines()]
     assert {e["event"] for e in events} >= {"submit", "submitted", "poll", "download", "entry_done"}
-    assert TEST_KEY not in (workspace.folder() / "events.jsonl").read_text()
+    for written in workspace.output.rglob("*"):
+        if written.is_file():
+            assert TEST_KEY.encode() not in written.read_bytes(), written
+    assert TEST_KEY not in done.stdout + done.stderr
 
 
 def test_rerun_skips_done_entries_without_network(start_simulator, workspace: Workspace) -> None:
