@@ -73,8 +73,7 @@ def write_manifest(folder: Path, entries: int) -> Path:
         else:
             shots.append(_KINDS[i % len(_KINDS)].format(i=i))
     head = (
-        "version: 1\nname: scale\n"
-        'defaults:\n  mode: std\n  aspect_ratio: "16:9"\n  duration: 4\n'
+        'version: 1\nname: scale\ndefaults:\n  mode: std\n  aspect_ratio: "16:9"\n  duration: 4\n'
     )
     path = folder / "scale.yaml"
     path.write_text(head + "shots:\n" + "".join(shots) + "storyboards:\n" + "".join(boards))

@@ -1,3 +1,30 @@
-"""kling-batch: a declarative batch manifest runner for Kling V3 video models on DashScope."""
+"""kling-batch: a declarative batch manifest runner for Kling V3 video models on DashScope.
+
+The library API, as the command line uses it:
+
+    manifest = kling_batch.load(Path("campaign.yaml"))         # or ManifestInvalid
+    problems = kling_batch.check([Path("campaign.yaml")])       # every diagnostic, no network
+    summary = anyio.run(kling_batch.run_manifest, manifest, connection, Path("output"))
+"""
 
 __version__ = "0.1.0"
+
+from kling_batch.manifest import Diagnostic, ManifestInvalid, check, load
+from kling_batch.runner.run import (
+    Connection,
+    RunOptions,
+    RunSummary,
+    run_manifest,
+)
+
+__all__ = [
+    "Connection",
+    "Diagnostic",
+    "ManifestInvalid",
+    "RunOptions",
+    "RunSummary",
+    "__version__",
+    "check",
+    "load",
+    "run_manifest",
+]

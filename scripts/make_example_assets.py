@@ -3,11 +3,12 @@
 Each is a 640x360 picture, a gradient with a simple shape, small enough (a few KB) to keep in
 git and valid for Kling: JPEG or PNG without alpha, 300 to 8000 px a side, ratio 16:9.
 
-    .venv/bin/python scripts/make_example_assets.py
+    .venv/bin/python scripts/make_example_assets.py [FOLDER]
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -69,15 +70,26 @@ def coffee_cup() -> Image.Image:
     return image
 
 
-def main() -> None:
-    ASSETS.mkdir(parents=True, exist_ok=True)
-    flower(60, 6).save(ASSETS / "flower-start.png", optimize=True)
-    flower(140, 10).save(ASSETS / "flower-end.png", optimize=True)
-    moon_cat().save(ASSETS / "cat-moonlight.jpg", quality=80, optimize=True)
-    coffee_cup().save(ASSETS / "coffee-cup.jpg", quality=80, optimize=True)
-    for path in sorted(ASSETS.iterdir()):
-        print(f"{path.relative_to(ASSETS.parents[1])}: {path.stat().st_size} bytes")
+def make(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    made = {
+        "flower-start.png": flower(60, 6),
+        "flower-end.png": flower(140, 10),
+        "cat-moonlight.jpg": moon_cat(),
+        "coffee-cup.jpg": coffee_cup(),
+    }
+    for name, image in made.items():
+        image.save(
+            folder / name, optimize=True, **({"quality": 80} if name.endswith(".jpg") else {})
+        )
+    return [folder / name for name in made]
+
+
+def main(argv: list[str]) -> None:
+    folder = Path(argv[0]) if argv else ASSETS
+    for path in make(folder):
+        print(f"{path}: {path.stat().st_size} bytes")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

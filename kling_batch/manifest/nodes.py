@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 Scalar = str | int | float | bool | None
+# Where a node sits below the root: ("shots", 3, "media", 0, "url").
+FieldPath = tuple[str | int, ...]
 
 
 class ScalarNode:

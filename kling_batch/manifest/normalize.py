@@ -27,9 +27,7 @@ from kling_batch.manifest.model import (
     Position,
     StoryboardShot,
 )
-from kling_batch.manifest.nodes import MappingNode, Node, ScalarNode, SequenceNode
-
-FieldPath = tuple[str | int, ...]
+from kling_batch.manifest.nodes import FieldPath, MappingNode, Node, ScalarNode, SequenceNode
 
 _STORYBOARD_ONLY = frozenset({"shot_type", "multi_prompt"})
 _SECTIONS = (("shots", EntryKind.SHOT), ("storyboards", EntryKind.STORYBOARD))

@@ -20,7 +20,8 @@ from kling_batch.manifest import capabilities as cap
 from kling_batch.manifest.diagnostics import Severity
 from kling_batch.manifest.media_files import MediaInspector, VideoStream
 from kling_batch.manifest.model import STANDARD_MODEL, Entry, EntryKind, Media, MediaType
-from kling_batch.manifest.normalize import EntrySource, FieldPath, Located
+from kling_batch.manifest.nodes import FieldPath
+from kling_batch.manifest.normalize import EntrySource, Located
 
 IMAGE_TYPES = (MediaType.FIRST_FRAME, MediaType.LAST_FRAME, MediaType.REFER)
 VIDEO_TYPES = (MediaType.FEATURE, MediaType.BASE)
@@ -220,8 +221,7 @@ def keep_original_sound_placement(s: Subject) -> Iterator[Finding]:
 
 @rule("KB211")
 def prompt_needed(s: Subject) -> Iterator[Finding]:
-    """A prompt is required except for first-frame shots of the standard model and customize
-    storyboards."""
+    """A prompt is needed, except by standard first-frame shots and customize storyboards."""
     entry = s.entry
     if entry.prompt is not None:
         return

@@ -22,10 +22,15 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from kling_batch.manifest.nodes import MappingNode, Node, ScalarNode, SequenceNode, kind_of
+from kling_batch.manifest.nodes import (
+    FieldPath,
+    MappingNode,
+    Node,
+    ScalarNode,
+    SequenceNode,
+    kind_of,
+)
 from kling_batch.manifest.schema import schema
-
-Path = tuple[str | int, ...]
 
 _ANNOTATIONS = frozenset(
     {
@@ -102,7 +107,7 @@ class SchemaUnsupported(Exception):
 
 @dataclass(frozen=True)
 class ShapeError:
-    path: Path
+    path: FieldPath
     node: Node
     code: str
     message: str
@@ -203,7 +208,7 @@ class Shape:
 
     # --- checking ----------------------------------------------------------------------------
 
-    def check(self, node: Node, path: Path, errors: list[ShapeError]) -> None:
+    def check(self, node: Node, path: FieldPath, errors: list[ShapeError]) -> None:
         if self.types is not None and not _has_type(node, self.types):
             errors.append(ShapeError(path, node, "KB101", self._type_message(node, path)))
             return  # nothing else can be said about a value of the wrong kind
@@ -224,12 +229,12 @@ class Shape:
             message = self.error_message or "must match exactly one of the allowed forms"
             errors.append(ShapeError(path, node, "KB109", message))
 
-    def accepts(self, node: Node, path: Path) -> bool:
+    def accepts(self, node: Node, path: FieldPath) -> bool:
         scratch: list[ShapeError] = []
         self.check(node, path, scratch)
         return not scratch
 
-    def _check_scalar(self, node: ScalarNode, path: Path, errors: list[ShapeError]) -> None:
+    def _check_scalar(self, node: ScalarNode, path: FieldPath, errors: list[ShapeError]) -> None:
         value = node.value
         if self.enum is not None and not _among(value, self.enum):
             errors.append(ShapeError(path, node, "KB104", self._enum_message(node)))
@@ -242,7 +247,7 @@ class Shape:
             self._check_number(node, value, path, errors)
 
     def _check_text(
-        self, node: ScalarNode, value: str, path: Path, errors: list[ShapeError]
+        self, node: ScalarNode, value: str, path: FieldPath, errors: list[ShapeError]
     ) -> None:
         if self.pattern is not None and not self.pattern.search(value):
             message = self.error_message or f"does not match the pattern {self.pattern_text}"
@@ -261,7 +266,7 @@ class Shape:
             errors.append(ShapeError(path, node, "KB106", message))
 
     def _check_number(
-        self, node: ScalarNode, value: float, path: Path, errors: list[ShapeError]
+        self, node: ScalarNode, value: float, path: FieldPath, errors: list[ShapeError]
     ) -> None:
         low, high = self.minimum, self.maximum
         if (low is not None and value < low) or (high is not None and value > high):
@@ -274,7 +279,7 @@ class Shape:
             )
             errors.append(ShapeError(path, node, "KB107", message))
 
-    def _check_mapping(self, node: MappingNode, path: Path, errors: list[ShapeError]) -> None:
+    def _check_mapping(self, node: MappingNode, path: FieldPath, errors: list[ShapeError]) -> None:
         fields = node.fields
         for name in self.required:
             if name not in fields:
@@ -299,7 +304,9 @@ class Shape:
             elif isinstance(self.additional, Shape):
                 self.additional.check(value, (*path, name), errors)
 
-    def _check_sequence(self, node: SequenceNode, path: Path, errors: list[ShapeError]) -> None:
+    def _check_sequence(
+        self, node: SequenceNode, path: FieldPath, errors: list[ShapeError]
+    ) -> None:
         count = len(node.items)
         low, high = self.min_items, self.max_items
         if (low is not None and count < low) or (high is not None and count > high):
@@ -312,7 +319,7 @@ class Shape:
 
     # --- messages ----------------------------------------------------------------------------
 
-    def _type_message(self, node: Node, path: Path) -> str:
+    def _type_message(self, node: Node, path: FieldPath) -> str:
         assert self.types is not None
         expected = " or ".join(_TYPE_NAMES.get(t, t) for t in self.types)
         message = f"expected {expected}, got {kind_of(node)}"

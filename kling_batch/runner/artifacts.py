@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kling_batch.runner.state import STATE_FILE
+from kling_batch.api.types import Task
+from kling_batch.hashing import sha256_file
+from kling_batch.runner.state import STATE_FILE, FileRecord
 
 SUPERSEDED_DIR = "_superseded"  # entry ids start with a letter or digit, so this never collides
 
@@ -51,6 +54,28 @@ class OutputLayout:
 
     def polls_file(self, entry_id: str) -> Path:
         return self.entry_dir(entry_id) / "polls.jsonl"
+
+    def files_intact(self, entry_id: str, files: Sequence[FileRecord]) -> bool:
+        """Whether an entry's recorded files are all on disk with their size and sha256.
+
+        The one check behind "done, skip it": `run` and `plan` both ask it.
+        """
+        if not files:
+            return False
+        for kept in files:
+            path = self.entry_dir(entry_id) / kept.name
+            if not path.is_file() or path.stat().st_size != kept.size:
+                return False
+            if sha256_file(path) != kept.sha256:
+                return False
+        return True
+
+    def keep_task_answer(self, entry_id: str, task: Task, *, at: float | None = None) -> None:
+        """task.json (the latest answer) and a line of polls.jsonl, for any query of a task."""
+        answer = task.raw or {"output": {"task_id": task.task_id, "task_status": str(task.status)}}
+        write_json_atomic(self.task_file(entry_id), answer, durable=False)
+        stamp = round(time.time() if at is None else at, 3)
+        append_json_line(self.polls_file(entry_id), {"ts": stamp, **answer})
 
     def set_aside(self, entry_id: str) -> Path | None:
         """Move an entry's old artifacts out of the way before it is rendered again."""

@@ -12,7 +12,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +25,8 @@ from kling_batch.api.types import Task, TaskStatus, Upload
 
 STATE_FILE = "state.sqlite3"
 LOCK_FILE = "state.lock"
+# How long DashScope answers queries of a task id ("A task id is queryable for 24 hours").
+TASK_ID_HOURS = 24
 
 
 class EntryState(StrEnum):
@@ -81,6 +83,9 @@ class EntryRecord:
     error_code: str | None = None
     error_message: str | None = None
     updated_at: float = 0.0
+    # What the fingerprint hashes (the body, local files as content hashes), so that `plan` can
+    # say which fields changed since this render. None in records written before it was kept.
+    fingerprint_body: dict[str, Any] | None = field(default=None, compare=False)
 
 
 class StateLocked(Exception):
@@ -120,6 +125,9 @@ _MIGRATIONS: tuple[str, ...] = (
         expires_at REAL NOT NULL,
         PRIMARY KEY (sha256, model)
     );
+    """,
+    """
+    ALTER TABLE entries ADD COLUMN fingerprint_body TEXT
     """,
 )
 
@@ -241,6 +249,7 @@ class StateStore:
         model: str,
         body_sha256: str,
         prompt_key: str | None,
+        fingerprint_body: Mapping[str, Any] | None = None,
     ) -> EntryRecord:
         """Durably note that a create is about to be sent, before it is sent."""
         now = time.time()
@@ -248,7 +257,7 @@ class StateStore:
             self._db.execute("DELETE FROM entries WHERE entry_id = ?", (entry_id,))
             self._db.execute(
                 "INSERT INTO entries (entry_id, fingerprint, model, state, body_sha256, prompt_key,"
-                " intent_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " intent_at, updated_at, fingerprint_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     entry_id,
                     fingerprint,
@@ -258,6 +267,7 @@ class StateStore:
                     prompt_key,
                     now,
                     now,
+                    _json_or_none(fingerprint_body),
                 ),
             )
         return self._must_get(entry_id)
@@ -308,8 +318,7 @@ class StateStore:
             changes.update(
                 state=EntryState.EXPIRED,
                 error_code="TaskExpired",
-                error_message="the service no longer knows this task (older than 24 h?) and its "
-                "video was not downloaded",
+                error_message=_expired_message(self._must_get(entry_id), task.task_id),
             )
         else:
             changes["state"] = EntryState.IN_FLIGHT
@@ -345,6 +354,7 @@ class StateStore:
         code: str,
         message: str,
         request_id: str | None = None,
+        fingerprint_body: Mapping[str, Any] | None = None,
     ) -> EntryRecord:
         """An entry refused before any create was sent (its local media was rejected)."""
         now = time.time()
@@ -352,8 +362,8 @@ class StateStore:
             self._db.execute("DELETE FROM entries WHERE entry_id = ?", (entry_id,))
             self._db.execute(
                 "INSERT INTO entries (entry_id, fingerprint, model, state, body_sha256, intent_at,"
-                " error_code, error_message, request_id, updated_at)"
-                " VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?)",
+                " error_code, error_message, request_id, updated_at, fingerprint_body)"
+                " VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?)",
                 (
                     entry_id,
                     fingerprint,
@@ -364,6 +374,7 @@ class StateStore:
                     message,
                     request_id,
                     now,
+                    _json_or_none(fingerprint_body),
                 ),
             )
         return self._must_get(entry_id)
@@ -465,6 +476,32 @@ def _record(row: sqlite3.Row) -> EntryRecord:
         error_code=row["error_code"],
         error_message=row["error_message"],
         updated_at=row["updated_at"],
+        fingerprint_body=_optional_json(row, "fingerprint_body"),
+    )
+
+
+def _optional_json(row: sqlite3.Row, column: str) -> dict[str, Any] | None:
+    # A read-only store is never migrated, so a column added later may be missing from it.
+    if column not in row.keys() or not row[column]:
+        return None
+    value = json.loads(row[column])
+    return value if isinstance(value, dict) else None
+
+
+def _json_or_none(value: Mapping[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _expired_message(record: EntryRecord, task_id: str) -> str:
+    """Why an entry's task is gone, in words that say what to do next."""
+    submitted = record.submitted_at or record.intent_at
+    age_hours = (time.time() - submitted) / 3600
+    # The service forgets a task id 24 h after its creation (dashscope-kling-api.md, "Query").
+    when = f"submitted {age_hours:.1f} h ago; " if age_hours >= TASK_ID_HOURS else ""
+    return (
+        f"DashScope no longer knows task {task_id} ({when}task ids are kept {TASK_ID_HOURS} h) "
+        "and its video was never downloaded; `run --retry-failed` renders it again "
+        "(and pays again)"
     )
 
 

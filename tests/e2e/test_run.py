@@ -334,3 +334,35 @@ def test_sigkill_at_random_moments_loses_nothing_and_pays_once(
     for entry_id, row in workspace.results().items():
         assert row["status"] == "done"
         assert_verified(workspace, entry_id, row)
+
+
+def test_status_reads_the_state_without_network(start_simulator, workspace: Workspace) -> None:
+    sim = start_simulator()
+    manifest = workspace.manifest(
+        """
+        version: 1
+        name: batch
+        defaults: {mode: std, duration: 3, aspect_ratio: "16:9"}
+        shots:
+          - {id: good, prompt: a calm sea}
+          - {id: bad, prompt: "a storm [sim:fail]"}
+          - {id: later, prompt: a quiet harbour}
+        """
+    )
+    workspace.run(sim, *run_args(manifest, workspace, "--only", "good", "--only", "bad"))
+    before = sim.simulator.stats().requests
+
+    shown = workspace.run(None, "status", str(manifest), "--output", str(workspace.output))
+    as_json = workspace.run(
+        None, "status", str(manifest), "--output", str(workspace.output), "--json"
+    )
+
+    assert shown.returncode == 0, shown.stderr
+    lines = {line.split()[0]: line for line in shown.stdout.splitlines()[1:]}
+    assert "done" in lines["good"]
+    assert "failed" in lines["bad"] and "InternalError" in lines["bad"]
+    assert "pending" in lines["later"]
+    rows = {row["id"]: row for row in map(json.loads, as_json.stdout.splitlines())}
+    assert rows["good"]["billed_seconds"] == 3
+    assert rows["good"]["estimated_seconds"] == 3
+    assert sim.simulator.stats().requests == before

@@ -144,7 +144,11 @@ def test_billion_laughs_fails_fast(diagnose: Diagnose) -> None:
 
 def test_recursive_alias_is_refused(diagnose: Diagnose) -> None:
     [diagnostic] = diagnose("version: 1\nx-loop: &loop [1, *loop]\n")
-    assert (diagnostic.code, diagnostic.position.line, diagnostic.position.column) == ("KB008", 2, 19)
+    assert (diagnostic.code, diagnostic.position.line, diagnostic.position.column) == (
+        "KB008",
+        2,
+        19,
+    )
 
 
 def test_alias_without_anchor(diagnose: Diagnose) -> None:
@@ -198,10 +202,14 @@ def test_merge_keys_and_aliases(write_manifest: WriteManifest) -> None:
 
 def test_merge_key_needs_a_mapping(diagnose: Diagnose) -> None:
     [diagnostic] = diagnose("version: 1\nx-a:\n  <<: [1, 2]\n")
-    assert (diagnostic.code, diagnostic.position.line, diagnostic.position.column) == ("KB008", 3, 3)
+    assert (diagnostic.code, diagnostic.position.line, diagnostic.position.column) == (
+        "KB008",
+        3,
+        3,
+    )
 
 
-# --- broken YAML: located messages -----------------------------------------------------------------
+# --- broken YAML: located messages ----------------------------------------------------------
 
 
 def test_syntax_error_is_located(diagnose: Diagnose) -> None:
@@ -213,13 +221,21 @@ def test_syntax_error_is_located(diagnose: Diagnose) -> None:
 
 def test_unquoted_colon_in_a_value_gets_a_hint(diagnose: Diagnose) -> None:
     [diagnostic] = diagnose("version: 1\nshots:\n  - id: a\n    prompt: Scene: a cat\n")
-    assert (diagnostic.code, diagnostic.position.line, diagnostic.position.column) == ("KB004", 4, 18)
+    assert (diagnostic.code, diagnostic.position.line, diagnostic.position.column) == (
+        "KB004",
+        4,
+        18,
+    )
     assert "quote" in diagnostic.message
 
 
 def test_tab_indentation_is_named(diagnose: Diagnose) -> None:
     [diagnostic] = diagnose("version: 1\nshots:\n  - id: a\n\tprompt: x\n")
-    assert (diagnostic.code, diagnostic.position.line, diagnostic.position.column) == ("KB005", 4, 1)
+    assert (diagnostic.code, diagnostic.position.line, diagnostic.position.column) == (
+        "KB005",
+        4,
+        1,
+    )
     assert "spaces" in diagnostic.message
 
 
@@ -233,7 +249,11 @@ def test_empty_manifest(diagnose: Diagnose, text: str) -> None:
 
 def test_list_at_the_top(diagnose: Diagnose) -> None:
     [diagnostic] = diagnose("- id: a\n  prompt: x\n")
-    assert (diagnostic.code, diagnostic.position.line, diagnostic.position.column) == ("KB101", 1, 1)
+    assert (diagnostic.code, diagnostic.position.line, diagnostic.position.column) == (
+        "KB101",
+        1,
+        1,
+    )
     assert "a manifest is a mapping" in diagnostic.message
 
 
@@ -257,22 +277,36 @@ def test_duplicate_keys_are_reported_and_checking_goes_on(diagnose: Diagnose) ->
 
 
 def test_keys_must_be_text(diagnose: Diagnose) -> None:
-    [diagnostic] = diagnose("version: 1\nshots: [{id: a, prompt: x, aspect_ratio: '1:1'}]\n1: one\n")
-    assert (diagnostic.code, diagnostic.position.line, diagnostic.position.column) == ("KB013", 3, 1)
+    [diagnostic] = diagnose(
+        "version: 1\nshots: [{id: a, prompt: x, aspect_ratio: '1:1'}]\n1: one\n"
+    )
+    assert (diagnostic.code, diagnostic.position.line, diagnostic.position.column) == (
+        "KB013",
+        3,
+        1,
+    )
 
 
 def test_not_utf8_is_located(tmp_path: Path) -> None:
     path = tmp_path / "latin1.yaml"
     path.write_bytes("version: 1\nname: caf\xe9\n".encode("latin-1"))
     [diagnostic] = analyze(path).diagnostics
-    assert (diagnostic.code, diagnostic.position.line, diagnostic.position.column) == ("KB003", 2, 10)
+    assert (diagnostic.code, diagnostic.position.line, diagnostic.position.column) == (
+        "KB003",
+        2,
+        10,
+    )
 
 
 def test_control_characters_are_located(tmp_path: Path) -> None:
     path = tmp_path / "bell.yaml"
     path.write_text("version: 1\nname: a\x07b\n")
     [diagnostic] = analyze(path).diagnostics
-    assert (diagnostic.code, diagnostic.position.line, diagnostic.position.column) == ("KB004", 2, 8)
+    assert (diagnostic.code, diagnostic.position.line, diagnostic.position.column) == (
+        "KB004",
+        2,
+        8,
+    )
 
 
 def test_a_byte_order_mark_is_fine(tmp_path: Path) -> None:

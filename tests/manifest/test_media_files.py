@@ -69,7 +69,9 @@ def test_missing_local_file(diagnose: Diagnose, tmp_path: Path) -> None:
     assert str(tmp_path / "assets" / "nothing.png") in diagnostic.message
 
 
-def test_local_paths_resolve_against_the_manifest_folder(diagnose: Diagnose, tmp_path: Path) -> None:
+def test_local_paths_resolve_against_the_manifest_folder(
+    diagnose: Diagnose, tmp_path: Path
+) -> None:
     (tmp_path / "assets").mkdir()
     image(tmp_path / "assets", "ok.png", (640, 360))
     assert diagnose(IMAGE_ENTRY.format(path="assets/ok.png")) == []
@@ -109,7 +111,9 @@ def test_image_rules_break(
         lambda d: image(d, "a.png", (640, 360), "P"),
     ],
 )
-def test_image_rules_near_miss(diagnose: Diagnose, tmp_path: Path, make: Callable[[Path], str]) -> None:
+def test_image_rules_near_miss(
+    diagnose: Diagnose, tmp_path: Path, make: Callable[[Path], str]
+) -> None:
     assert diagnose(IMAGE_ENTRY.format(path=make(tmp_path))) == []
 
 
@@ -259,9 +263,7 @@ def test_ffprobe_prober_measures_a_real_clip(small_clip: Path) -> None:
 
 
 def test_a_real_clip_out_of_limits_is_reported(diagnose: Diagnose, small_clip: Path) -> None:
-    found = diagnose(
-        VIDEO_ENTRY.format(path=small_clip.name), prober=probe_with_imageio_ffmpeg
-    )
+    found = diagnose(VIDEO_ENTRY.format(path=small_clip.name), prober=probe_with_imageio_ffmpeg)
     assert [d.code for d in found] == ["KB309", "KB310"]  # 1 s long, 160x120 px
 
 

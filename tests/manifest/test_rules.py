@@ -584,8 +584,11 @@ CASES = [
     Case(
         "video and element references without videos and elements",
         "KB216",
-        omni(prompt="<<<image_1>>> in <<<video_1>>> with <<<element_2>>>", media=refer(1),
-             elements="[5]"),
+        omni(
+            prompt="<<<image_1>>> in <<<video_1>>> with <<<element_2>>>",
+            media=refer(1),
+            elements="[5]",
+        ),
         (("prompt: <<<", "<<<", "ref", "prompt"), ("prompt: <<<", "<<<", "ref", "prompt")),
         omni(prompt="<<<image_1>>> with <<<element_1>>>", media=refer(1), elements="[5]"),
     ),
@@ -734,9 +737,7 @@ def test_rule_breaks(case: Case, diagnose: Diagnose, spot: Spot) -> None:
     expected = []
     for line, part, entry, field in case.expected:
         expected.append((*spot(case.broken, line, part), entry, field, case.severity))
-    reported = [
-        (d.position.line, d.position.column, d.entry, d.field, d.severity) for d in found
-    ]
+    reported = [(d.position.line, d.position.column, d.entry, d.field, d.severity) for d in found]
     assert reported == expected
     assert all(d.message for d in found)
 
