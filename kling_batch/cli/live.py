@@ -103,7 +103,8 @@ class LiveDisplay:
         self.start()
         line = notice(event)
         if line is not None:
-            self.console.print(line)  # above the panel while it is live; plainly after
+            # Soft-wrapped: one line in the scrollback, whole when copied, whatever the width.
+            self.console.print(line, soft_wrap=True)  # above the panel while it is live
         if event.kind is EventKind.RUN_FINISHED:
             self.close()
 

@@ -17,14 +17,13 @@ from kling_batch.api import (
     api_key_from_env,
     require_secure_url,
 )
-from kling_batch.cli.display import JsonLines, PlainLines
+from kling_batch.cli.display import open_display
 from kling_batch.cli.errors import FatalError, InvalidInput
 from kling_batch.cli.exit_codes import ExitCode
 from kling_batch.manifest import ManifestInvalid, load
 from kling_batch.manifest.model import Manifest
 from kling_batch.prices import PriceTable
 from kling_batch.runner.artifacts import OutputLayout
-from kling_batch.runner.events import EventSink
 from kling_batch.runner.results import entry_result
 from kling_batch.runner.run import (
     Connection,
@@ -152,7 +151,6 @@ def run(
         )
     except ConfigurationError as error:
         raise InvalidInput(str(error)) from None
-    sinks: list[EventSink] = [JsonLines(sys.stdout) if as_json else PlainLines(sys.stderr)]
     options = RunOptions(
         concurrency=concurrency,
         poll_interval=poll_interval or (SIMULATED_POLL_FLOOR if simulate else REAL_POLL_FLOOR),
@@ -161,7 +159,9 @@ def run(
         resubmit_unknown=resubmit_unknown,
     )
     try:
-        summary = anyio.run(run_manifest, loaded, connection, output_root, options, sinks)
+        # The display restores the terminal before anything else is printed.
+        with open_display(as_json=as_json, manifest=loaded) as display:
+            summary = anyio.run(run_manifest, loaded, connection, output_root, options, [display])
     except StateLocked as locked:
         raise FatalError(str(locked)) from None
     _finish(summary, OutputLayout.for_manifest(output_root, loaded.name), as_json)

@@ -199,7 +199,7 @@ def _prompt(entry: Entry) -> str:
     parts: list[str] = []
     if entry.multi_prompt:
         shots = "".join(
-            f"<li>{_esc(shot.prompt)}"
+            f'<li><span class="shot">{_esc(shot.prompt)}</span>'
             + (f' <span class="seconds">{shot.duration} s</span>' if shot.duration else "")
             + "</li>"
             for shot in entry.multi_prompt

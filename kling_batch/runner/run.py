@@ -39,6 +39,7 @@ from kling_batch.api.types import Task, TaskStatus
 from kling_batch.hashing import sha256_file, sha256_json
 from kling_batch.manifest import fingerprint, request_body
 from kling_batch.manifest.model import Entry, Manifest
+from kling_batch.report import write_report
 from kling_batch.runner.artifacts import (
     OutputLayout,
     append_json_line,
@@ -142,6 +143,7 @@ async def run_manifest(
                 summary = await runner.run()
         finally:
             write_results(layout, manifest, store)
+            write_report(layout, manifest, store)
             store.close()
     return summary
 
@@ -453,8 +455,13 @@ class _Runner:
             self.events.emit(
                 EventKind.DOWNLOAD, entry.id, file=file_name, size=kept.size, sha256=kept.sha256
             )
-        self.store.record_files(entry.id, tuple(files))
-        self.events.emit(EventKind.ENTRY_DONE, entry.id, files=[f.name for f in files])
+        done = self.store.record_files(entry.id, tuple(files))
+        self.events.emit(
+            EventKind.ENTRY_DONE,
+            entry.id,
+            files=[f.name for f in files],
+            billed_seconds=done.billed_seconds,
+        )
 
     async def _refresh_urls(self, entry: Entry, record: EntryRecord) -> EntryRecord:
         assert record.task_id is not None

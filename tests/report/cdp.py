@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,8 +168,12 @@ class Page:
             for kind in ("keyDown", "keyUp"):
                 self.send(
                     "Input.dispatchKeyEvent",
-                    {"type": kind, "key": "Backspace", "code": "Backspace",
-                     "windowsVirtualKeyCode": 8},
+                    {
+                        "type": kind,
+                        "key": "Backspace",
+                        "code": "Backspace",
+                        "windowsVirtualKeyCode": 8,
+                    },
                 )
 
     def screenshot(self, path: Path) -> None:
@@ -227,10 +231,8 @@ def launch(executable: str, profile: Path) -> Iterator[Browser]:
     try:
         yield browser
     finally:
-        try:
+        with suppress(CdpError, OSError):
             browser.send("Browser.close", timeout=5)
-        except (CdpError, OSError):
-            pass
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:

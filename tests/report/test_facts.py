@@ -1,0 +1,127 @@
+"""What the report says, before any HTML: outcomes per entry, totals, and run timing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kling_batch.prices import PriceTable
+from kling_batch.report import gather, run_timing
+from kling_batch.runner.results import entry_result
+
+from .conftest import Output
+
+
+def write_events(path: Path, *events: dict[str, object], torn_tail: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "".join(json.dumps(e) + "\n" for e in events)
+    if torn_tail:
+        text += '{"event": "poll", "ts": 99'  # a crash mid-append
+    path.write_text(text)
+
+
+def test_every_entry_has_an_outcome_in_manifest_order(finished_output: Output) -> None:
+    facts = gather(finished_output.layout, finished_output.manifest, finished_output.store)
+
+    assert [o.entry.id for o in facts.entries] == [e.id for e in finished_output.manifest.entries]
+    statuses = {o.entry.id: o.status for o in facts.entries}
+    assert statuses == {
+        "cat-moonlight": "done",
+        "hero-ref": "done",
+        "hostile": "failed",
+        "launch-film": "done",
+        "not-yet": "pending",
+        "gone-video": "done",
+    }
+
+
+def test_failed_entry_carries_code_message_and_request_id(finished_output: Output) -> None:
+    facts = gather(finished_output.layout, finished_output.manifest, finished_output.store)
+    failed = next(o for o in facts.entries if o.entry.id == "hostile")
+
+    assert failed.error_code == "DataInspectionFailed"
+    assert failed.error_message == "<b>moderated</b> & blocked"
+    assert failed.request_id == "req-hostile"
+    assert failed.video_href is None
+    assert [a.name for a in failed.artifacts] == ["request.json"]
+
+
+def test_player_only_for_a_verified_video_still_on_disk(finished_output: Output) -> None:
+    facts = gather(finished_output.layout, finished_output.manifest, finished_output.store)
+    by_id = {o.entry.id: o for o in facts.entries}
+
+    assert by_id["cat-moonlight"].video_href == "cat-moonlight/video.mp4"
+    assert by_id["gone-video"].video_href is None
+    assert by_id["not-yet"].video_href is None
+    names = [a.name for a in by_id["cat-moonlight"].artifacts]
+    assert names == ["video.mp4", "request.json", "task.json"]
+
+
+def test_a_video_on_disk_that_the_store_never_verified_gets_no_player(output: Output) -> None:
+    output.fail("cat-moonlight", "InternalError.Algo", "render failed")
+    stray = output.layout.entry_dir("cat-moonlight") / "video.mp4"
+    stray.write_bytes(b"not verified")
+
+    facts = gather(output.layout, output.manifest, output.store)
+    outcome = next(o for o in facts.entries if o.entry.id == "cat-moonlight")
+
+    assert outcome.video_href is None
+    assert "video.mp4" in [a.name for a in outcome.artifacts]  # still linked, as a file
+
+
+def test_totals_agree_with_results_jsonl(finished_output: Output) -> None:
+    prices = PriceTable.load()
+    facts = gather(
+        finished_output.layout, finished_output.manifest, finished_output.store, prices=prices
+    )
+    rows = [
+        entry_result(e, finished_output.store.get(e.id), prices)
+        for e in finished_output.manifest.entries
+    ]
+
+    assert facts.billed_seconds == 5 + 5 + 8 + 5 == sum(r.get("billed_seconds") or 0 for r in rows)
+    assert facts.actual_cost == pytest.approx(sum(r.get("cost") or 0 for r in rows))
+    assert facts.estimated_cost == pytest.approx(sum(r["estimated_cost"] for r in rows))
+    # std 0.6/s silent; hero-ref is pro with audio, 1.2/s.
+    assert facts.actual_cost == pytest.approx(5 * 0.6 + 5 * 1.2 + 8 * 0.6 + 5 * 0.6)
+    assert facts.status_counts == {"done": 4, "failed": 1, "pending": 1}
+
+
+def test_wall_time_sums_runs_and_counts_a_killed_run_to_its_last_event(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    write_events(
+        events,
+        {"event": "run_started", "ts": 100.0},
+        {"event": "retry", "ts": 101.0, "code": "Throttling.RateQuota"},
+        {"event": "run_finished", "ts": 110.0, "elapsed": 9.5},
+        {"event": "run_started", "ts": 200.0},  # killed: no run_finished
+        {"event": "retry", "ts": 203.0, "code": "InternalError"},
+        {"event": "poll", "ts": 207.0, "entry": "a"},
+        {"event": "run_started", "ts": 300.0},
+        {"event": "run_finished", "ts": 301.0, "elapsed": 1.0},
+        torn_tail=True,
+    )
+
+    timing = run_timing(events)
+
+    assert timing.runs == 3
+    assert timing.wall_seconds == pytest.approx(9.5 + 7.0 + 1.0)
+    assert (timing.retries, timing.throttled) == (2, 1)
+
+
+def test_no_events_means_no_wall_time(tmp_path: Path) -> None:
+    timing = run_timing(tmp_path / "missing.jsonl")
+
+    assert timing.runs == 0
+    assert timing.wall_seconds is None
+
+
+def test_wall_time_argument_overrides_the_log(output: Output) -> None:
+    write_events(output.layout.events, {"event": "run_started", "ts": 1.0})
+
+    facts = gather(output.layout, output.manifest, output.store, wall_time=42.0)
+
+    assert facts.timing.wall_seconds == 42.0
+    assert facts.timing.runs == 1
