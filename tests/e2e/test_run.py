@@ -112,7 +112,8 @@ def test_mixed_manifest_runs_to_completion(start_simulator, workspace: Workspace
         folder = workspace.folder() / entry_id
         request = json.loads((folder / "request.json").read_text())
         assert request["model"].startswith("kling/kling-v3-")
-        assert json.loads((folder / "task.json").read_text())["output"]["task_status"] == "SUCCEEDED"
+        task = json.loads((folder / "task.json").read_text())
+        assert task["output"]["task_status"] == "SUCCEEDED"
         assert (folder / "polls.jsonl").read_text().strip()
     # the local first frame went up as a temporary oss:// URL
     flower = json.loads((workspace.folder() / "flower" / "request.json").read_text())
@@ -252,9 +253,7 @@ def test_invalid_manifest_sends_nothing(start_simulator, workspace: Workspace) -
     assert sim.simulator.stats().requests == {} or sum(sim.simulator.stats().requests.values()) == 0
 
 
-def test_second_runner_on_the_same_output_is_refused(
-    start_simulator, workspace: Workspace
-) -> None:
+def test_second_runner_on_the_same_output_is_refused(start_simulator, workspace: Workspace) -> None:
     sim = start_simulator(render_seconds=2.0)
     manifest = simple_manifest(workspace, 2)
     first = workspace.start(sim, *run_args(manifest, workspace))
@@ -290,7 +289,11 @@ def test_fault_mix_converges_without_duplicates(start_simulator, workspace: Work
     sim = start_simulator(
         seed=7,
         faults=Faults(
-            server_error=0.1, reset=0.1, lost_create=0.15, truncated_download=0.3, slow=0.05,
+            server_error=0.1,
+            reset=0.1,
+            lost_create=0.15,
+            truncated_download=0.3,
+            slow=0.05,
             slow_seconds=0.3,
         ),
         hang_seconds=1.0,
