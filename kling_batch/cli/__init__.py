@@ -5,7 +5,13 @@ from __future__ import annotations
 import click
 
 from kling_batch import __version__
-from kling_batch.cli import manifest_commands, report_command, run_commands, simulator_command
+from kling_batch.cli import (
+    manifest_commands,
+    plan_commands,
+    report_command,
+    run_commands,
+    simulator_command,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,5 +26,6 @@ def main() -> None:
 
 manifest_commands.register(main)
 run_commands.register(main)
+plan_commands.register(main)
 report_command.register(main)
 simulator_command.register(main)

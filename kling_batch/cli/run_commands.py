@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from decimal import Decimal
 from pathlib import Path
 
 import anyio
@@ -17,13 +19,22 @@ from kling_batch.api import (
     api_key_from_env,
     require_secure_url,
 )
+from kling_batch.cli.columns import columns
+from kling_batch.cli.cost_options import (
+    limit_or_exit,
+    load_prices,
+    max_cost_option,
+    prices_option,
+)
 from kling_batch.cli.display import open_display
 from kling_batch.cli.errors import FatalError, InvalidInput
 from kling_batch.cli.exit_codes import ExitCode
 from kling_batch.manifest import ManifestInvalid, load
 from kling_batch.manifest.model import Manifest
-from kling_batch.prices import PriceTable
+from kling_batch.prices import PriceTableError
 from kling_batch.runner.artifacts import OutputLayout
+from kling_batch.runner.budget import BudgetExceeded, money
+from kling_batch.runner.expiry import ExpiryNotice, status_notices
 from kling_batch.runner.results import entry_result
 from kling_batch.runner.run import (
     Connection,
@@ -115,6 +126,8 @@ def load_or_exit(path: Path) -> Manifest:
     show_default=True,
     help="With --simulate: how long each simulated render takes.",
 )
+@prices_option
+@max_cost_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON event per line on stdout.")
 def run(
     manifest: Path,
@@ -127,16 +140,22 @@ def run(
     resubmit_unknown: bool,
     simulate: bool,
     simulate_render_seconds: float,
+    prices_file: Path | None,
+    max_cost: Decimal | None,
     as_json: bool,
 ) -> None:
     """Validate MANIFEST, then submit, poll and download every entry, resumably.
 
     Running the same command again resumes: finished entries are skipped, tasks in flight are
-    polled again, and only entries whose content changed are rendered again. Exit status: 0 all
-    done, 1 some entry failed, 2 invalid input (nothing sent), 3 account or fatal error,
-    130 interrupted (state saved).
+    polled again, and only entries whose content changed are rendered again. With --max-cost
+    or the manifest's budget:, a run whose plan costs more is refused (exit 2, nothing sent),
+    and no create is sent past the limit. Exit status: 0 all done, 1 some entry failed or was
+    not sent, 2 invalid input (nothing sent), 3 account or fatal error, 130 interrupted (state
+    saved).
     """
     loaded = load_or_exit(manifest)
+    prices = load_prices(prices_file)
+    limit_or_exit(loaded, max_cost, prices)  # a budget in another currency: refused up front
     # Retries reach the user as events (events.jsonl, the display), not as stamina's log lines.
     stamina.instrumentation.set_on_retry_hooks([])
     try:
@@ -157,6 +176,8 @@ def run(
         only=only,
         retry_failed=retry_failed,
         resubmit_unknown=resubmit_unknown,
+        max_cost=max_cost,
+        prices=prices,
     )
     try:
         # The display restores the terminal before anything else is printed.
@@ -164,6 +185,8 @@ def run(
             summary = anyio.run(run_manifest, loaded, connection, output_root, options, [display])
     except StateLocked as locked:
         raise FatalError(str(locked)) from None
+    except (BudgetExceeded, PriceTableError) as refused:
+        raise InvalidInput(str(refused)) from None
     _finish(summary, OutputLayout.for_manifest(output_root, loaded.name), as_json)
 
 
@@ -195,6 +218,12 @@ def _finish(summary: RunSummary, layout: OutputLayout, as_json: bool) -> None:
     if summary.interrupted:
         click.echo("interrupted: state saved; run the same command again to resume", err=True)
         sys.exit(ExitCode.INTERRUPTED)
+    if summary.over_budget:
+        click.echo(
+            f"not sent, over the budget: {', '.join(summary.over_budget)}; "
+            "raise the limit with --max-cost to render them",
+            err=True,
+        )
     if not summary.all_done:
         sys.exit(ExitCode.ENTRY_FAILED)
 
@@ -202,35 +231,74 @@ def _finish(summary: RunSummary, layout: OutputLayout, as_json: bool) -> None:
 @click.command()
 @manifest_argument
 @output_option
+@prices_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per entry, one per line.")
-def status(manifest: Path, output_root: Path, as_json: bool) -> None:
-    """Show each entry's state from the state store, without any network call."""
+def status(manifest: Path, output_root: Path, prices_file: Path | None, as_json: bool) -> None:
+    """Show each entry's state from the state store, without any network call.
+
+    Beside each entry: the estimated seconds and cost, and what the service billed
+    (usage.duration); below, what expires soon (task ids, video links, uploads).
+    """
     loaded = load_or_exit(manifest)
     layout = OutputLayout.for_manifest(output_root, loaded.name)
-    prices = PriceTable.load()
+    prices = load_prices(prices_file)
+    now = time.time()
     records = {}
+    notices: dict[str, tuple[ExpiryNotice, ...]] = {}
     if layout.state.exists():
         store = StateStore(layout.state, readonly=True)
         try:
             records = {record.entry_id: record for record in store.all()}
+            for entry in loaded.entries:
+                found = status_notices(entry, records.get(entry.id), store.get_upload, now)
+                if found:
+                    notices[entry.id] = found
         finally:
             store.close()
-    rows = [entry_result(entry, records.get(entry.id), prices) for entry in loaded.entries]
+    try:
+        rows = [entry_result(entry, records.get(entry.id), prices) for entry in loaded.entries]
+    except PriceTableError as error:
+        raise InvalidInput(str(error)) from None
     if as_json:
         for row in rows:
+            if row["id"] in notices:
+                row["warnings"] = [notice.to_json() for notice in notices[row["id"]]]
             click.echo(json.dumps(row, ensure_ascii=False, sort_keys=True))
         return
-    width = max((len(row["id"]) for row in rows), default=2)
-    click.echo(f"{'ENTRY':<{width}}  {'STATE':<10}  {'TASK':<36}  {'SECONDS':>7}  DETAIL")
+    table = [["ENTRY", "STATE", "TASK", "EST S", "BILLED S", "EST COST", "COST", "DETAIL"]]
     for row in rows:
-        seconds = row.get("billed_seconds") or row["estimated_seconds"]
         detail = ""
         if row.get("error_code"):
             detail = f"{row['error_code']}: {row.get('error_message') or ''}"
-        click.echo(
-            f"{row['id']:<{width}}  {row['status']:<10}  {row.get('task_id') or '-':<36}  "
-            f"{seconds:>7}  {detail}".rstrip()
+        table.append(
+            [
+                row["id"],
+                row["status"],
+                row.get("task_id") or "-",
+                str(row["estimated_seconds"]),
+                _or_dash(row.get("billed_seconds")),
+                f"{row['estimated_cost']:.2f}",
+                "-" if row.get("cost") is None else f"{row['cost']:.2f}",
+                detail,
+            ]
         )
+    for line in columns(table, right=frozenset({3, 4, 5, 6})):
+        click.echo(line)
+    billed = [row["cost"] for row in rows if row.get("cost") is not None]
+    if billed:
+        total = sum((Decimal(str(cost)) for cost in billed), Decimal(0))
+        click.echo(
+            f"billed so far: {money(total, prices.currency)} ({len(billed)} of {len(rows)} entries)"
+        )
+    if notices:
+        click.echo("expiring:")
+        for entry_notices in notices.values():
+            for notice in entry_notices:
+                click.echo(f"  {notice.entry_id}: {notice.message}")
+
+
+def _or_dash(value: object) -> str:
+    return "-" if value is None else str(value)
 
 
 def register(group: click.Group) -> None:

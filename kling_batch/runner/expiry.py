@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from kling_batch.api.types import Upload
 from kling_batch.api.uploads import UPLOAD_REUSE_MARGIN, UPLOAD_VALIDITY
@@ -58,6 +60,16 @@ class ExpiryNotice:
     def expired(self) -> bool:
         return self.seconds_left <= 0
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "entry": self.entry_id,
+            "what": str(self.what),
+            "subject": self.subject,
+            "expires_at": datetime.fromtimestamp(self.expires_at, UTC).isoformat(),
+            "expired": self.expired,
+            "message": self.message,
+        }
+
 
 def record_notices(
     record: EntryRecord, now: float, *, needs_video: bool
@@ -102,6 +114,16 @@ def record_notices(
             "the video can no longer be fetched, and `run` will mark it expired"
         )
     return (_notice(record, Expiring.VIDEO_URL, subject, url_expires, now, message),)
+
+
+def status_notices(
+    entry: Entry, record: EntryRecord | None, lookup: UploadLookup, now: float
+) -> tuple[ExpiryNotice, ...]:
+    """What `status` warns about, from the state store alone (no file is hashed): tasks in
+    flight, videos not yet downloaded, and the uploads of entries not yet sent."""
+    if record is None:
+        return upload_notices(entry, lookup, now)
+    return record_notices(record, now, needs_video=record.state is EntryState.SUCCEEDED)
 
 
 def upload_notices(entry: Entry, lookup: UploadLookup, now: float) -> tuple[ExpiryNotice, ...]:

@@ -46,7 +46,9 @@ def entry_result(entry: Entry, record: EntryRecord | None, prices: PriceTable) -
     return result
 
 
-def write_results(layout: OutputLayout, manifest: Manifest, store: StateStore) -> None:
-    prices = PriceTable.load()
+def write_results(
+    layout: OutputLayout, manifest: Manifest, store: StateStore, prices: PriceTable | None = None
+) -> None:
+    prices = prices or PriceTable.load()
     lines = [entry_result(e, store.get(e.id), prices) for e in manifest.entries]
     write_lines_atomic(layout.results, lines)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import anyio
@@ -36,15 +37,15 @@ from kling_batch.api import (
     TransientError,
 )
 from kling_batch.api.types import Task, TaskStatus
-from kling_batch.hashing import sha256_file, sha256_json
+from kling_batch.hashing import sha256_json
 from kling_batch.manifest import fingerprint, request_body
 from kling_batch.manifest.model import Entry, Manifest
+from kling_batch.plan import build_plan
+from kling_batch.prices import PriceTable
 from kling_batch.report import write_report
-from kling_batch.runner.artifacts import (
-    OutputLayout,
-    append_json_line,
-    write_json_atomic,
-)
+from kling_batch.runner.artifacts import OutputLayout, write_json_atomic
+from kling_batch.runner.budget import Budget, BudgetExceeded, spending_limit
+from kling_batch.runner.changes import fingerprint_body
 from kling_batch.runner.decide import Action, decide
 from kling_batch.runner.downloads import DownloadError, UrlExpired, download_file
 from kling_batch.runner.events import EventKind, EventLog, EventSink
@@ -82,6 +83,8 @@ class RunOptions:
     retry_failed: bool = False
     resubmit_unknown: bool = False
     handle_signals: bool = True
+    max_cost: Decimal | None = None  # overrides the manifest's budget:
+    prices: PriceTable | None = None  # None: PriceTable.load() ($KLING_BATCH_PRICES or shipped)
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class RunSummary:
     interrupted: bool = False
     fatal: str | None = None
     elapsed: float = 0.0
+    over_budget: tuple[str, ...] = ()  # entries not sent: they would have passed the limit
 
     @property
     def all_done(self) -> bool:
@@ -121,14 +125,35 @@ async def run_manifest(
     options: RunOptions | None = None,
     sinks: list[EventSink] | None = None,
 ) -> RunSummary:
-    """Run (or resume) a validated manifest; holds the output's lock for the whole run."""
+    """Run (or resume) a validated manifest; holds the output's lock for the whole run.
+
+    With a spending limit (`options.max_cost`, else the manifest's `budget:`), a run whose plan
+    costs more raises `BudgetExceeded` before anything is sent.
+    """
     options = options or RunOptions()
     entries = select_entries(manifest, options.only)
     layout = OutputLayout.for_manifest(output_root, manifest.name)
+    prices = options.prices or PriceTable.load()
+    # Every estimate up front: a price table that lacks one fails here, not mid-run.
+    estimates = {entry.id: prices.estimate(entry).amount for entry in entries}
+    limit = spending_limit(manifest, options.max_cost, prices.currency)
     with RunLock(layout.folder):
         store = StateStore(layout.state)
         events = EventLog(layout.events, sinks)
         try:
+            if limit is not None:
+                plan = build_plan(
+                    manifest,
+                    layout,
+                    store,
+                    prices,
+                    entries=entries,
+                    retry_failed=options.retry_failed,
+                    resubmit_unknown=options.resubmit_unknown,
+                    limit=limit,
+                )
+                if plan.over_budget:
+                    raise BudgetExceeded(plan.cost, len(plan.to_send), limit)
             client = DashScopeClient(
                 connection.base_url,
                 connection.api_key,
@@ -139,11 +164,21 @@ async def run_manifest(
                 on_retry=lambda notice: _log_retry(events, notice),
             )
             async with client:
-                runner = _Runner(manifest, entries, client, store, layout, events, options)
+                runner = _Runner(
+                    manifest,
+                    entries,
+                    client,
+                    store,
+                    layout,
+                    events,
+                    options,
+                    Budget(limit),
+                    estimates,
+                )
                 summary = await runner.run()
         finally:
-            write_results(layout, manifest, store)
-            write_report(layout, manifest, store)
+            write_results(layout, manifest, store, prices)
+            write_report(layout, manifest, store, prices=prices)
             store.close()
     return summary
 
@@ -157,6 +192,8 @@ class _Runner:
     layout: OutputLayout
     events: EventLog
     options: RunOptions
+    budget: Budget
+    estimates: dict[str, Decimal]  # each selected entry's, priced once before the run
     render_times: RenderTimes = field(default_factory=RenderTimes)
     interrupted: bool = False
     fatal: str | None = None
@@ -189,7 +226,13 @@ class _Runner:
                         jobs.start_soon(self._guarded, entry)
                 group.cancel_scope.cancel()
         states = {e.id: _state(self.store.get(e.id)) for e in self.entries}
-        summary = RunSummary(states, self.interrupted, self.fatal, time.monotonic() - started)
+        summary = RunSummary(
+            states,
+            self.interrupted,
+            self.fatal,
+            time.monotonic() - started,
+            over_budget=tuple(self.budget.refused),
+        )
         self.events.emit(
             EventKind.RUN_FINISHED,
             done=summary.count(EntryState.DONE),
@@ -257,6 +300,9 @@ class _Runner:
                 code=record.error_code,
             )
             return
+        # Before anything is set aside: an entry the budget refuses stays as it was.
+        if action.sends and not self._reserve(entry):
+            return
         if action.starts_over:
             assert record is not None
             moved = self.layout.set_aside(entry.id)
@@ -291,7 +337,10 @@ class _Runner:
             if record is not None:
                 break
             if sends == _MAX_SENDS_PER_RUN:
+                self.budget.release(entry.id)
                 return None  # nothing was created; the next run sends it again
+            if not self._reserve(entry):
+                return None  # left as it stands; the next run settles it again
             sends += 1
             record = await self._submit(entry)
         if record.state is not EntryState.IN_FLIGHT:
@@ -305,6 +354,7 @@ class _Runner:
             try:
                 upload = await self.client.upload_file(media.path, entry.model)
             except RequestRejected as rejected:
+                self.budget.release(entry.id)
                 code = rejected.code or "UploadRejected"
                 self.events.emit(
                     EventKind.ENTRY_FAILED, entry.id, code=code, message=rejected.message
@@ -316,6 +366,7 @@ class _Runner:
                     code=code,
                     message=f"{media.path.name}: {rejected.message}",
                     request_id=rejected.request_id,
+                    fingerprint_body=fingerprint_body(entry),
                 )
             uploaded[media.path] = upload.url
             self.events.emit(EventKind.UPLOAD, entry.id, file=media.path.name, url=upload.url)
@@ -327,6 +378,7 @@ class _Runner:
             model=entry.model,
             body_sha256=sha256_json(body),
             prompt_key=_prompt_key(body),
+            fingerprint_body=fingerprint_body(entry),
         )
         self.events.emit(EventKind.SUBMIT, entry.id, model=entry.model)
         # Shielded: once the create is on its way, Ctrl-C waits for its answer so that the task
@@ -342,11 +394,13 @@ class _Runner:
             except AmbiguousSubmission as error:
                 lost = error
             except RequestRejected as rejected:
+                self.budget.release(entry.id)
                 return self._fail(entry, rejected)
             except (TransientError, ThrottledError):
                 # The create provably never arrived (the client says so by not raising
                 # AmbiguousSubmission): drop the intent so the next run simply sends it.
                 self.store.forget(entry.id)
+                self.budget.release(entry.id)
                 raise
             else:
                 record = self.store.record_submitted(entry.id, task)
@@ -478,9 +532,20 @@ class _Runner:
         return record
 
     def _keep_task(self, entry_id: str, task: Task) -> None:
-        answer = task.raw or {"output": {"task_id": task.task_id, "task_status": str(task.status)}}
-        write_json_atomic(self.layout.task_file(entry_id), answer, durable=False)
-        append_json_line(self.layout.polls_file(entry_id), {"ts": round(time.time(), 3), **answer})
+        self.layout.keep_task_answer(entry_id, task)
+
+    def _reserve(self, entry: Entry) -> bool:
+        """Hold the entry's estimate against the limit before its create; report a refusal."""
+        amount = self.estimates[entry.id]
+        if self.budget.reserve(entry.id, amount):
+            return True
+        self.events.emit(
+            EventKind.ENTRY_SKIPPED,
+            entry.id,
+            code="BudgetExceeded",
+            message=self.budget.refusal(amount),
+        )
+        return False
 
     def _fail(self, entry: Entry, error: ApiError) -> EntryRecord:
         code = error.code or type(error).__name__
@@ -497,15 +562,9 @@ class _Runner:
         return record
 
     async def _files_intact(self, record: EntryRecord) -> bool:
-        if not record.files:
-            return False
-        for kept in record.files:
-            path = self.layout.entry_dir(record.entry_id) / kept.name
-            if not path.is_file() or path.stat().st_size != kept.size:
-                return False
-            if await anyio.to_thread.run_sync(sha256_file, path) != kept.sha256:
-                return False
-        return True
+        return await anyio.to_thread.run_sync(
+            self.layout.files_intact, record.entry_id, record.files
+        )
 
 
 def _log_retry(events: EventLog, notice: RetryNotice) -> None:

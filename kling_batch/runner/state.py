@@ -481,10 +481,13 @@ def _record(row: sqlite3.Row) -> EntryRecord:
 
 
 def _optional_json(row: sqlite3.Row, column: str) -> dict[str, Any] | None:
-    # A read-only store is never migrated, so a column added later may be missing from it.
-    if column not in row.keys() or not row[column]:
+    try:
+        text = row[column]
+    except IndexError:
+        return None  # a read-only store is never migrated: a later column may be missing
+    if not text:
         return None
-    value = json.loads(row[column])
+    value = json.loads(text)
     return value if isinstance(value, dict) else None
 
 

@@ -1,0 +1,408 @@
+"""The plan: what `run` would do with each entry, what it would cost, and what is already done.
+
+Built from the manifest, the state store and `decide()`, the same function `run` acts on, so the
+plan a reviewer reads is the run that happens. No network: `kling-batch plan --refresh` asks the
+service about tasks in flight first (kling_batch.runner.remote), then plans from what it learned.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from kling_batch.api.types import TaskStatus, Upload
+from kling_batch.manifest import MODEL_ALIASES, fingerprint
+from kling_batch.manifest.model import Entry, Manifest
+from kling_batch.prices import API_DEFAULT_MODE, Estimate, PriceTable
+from kling_batch.runner.artifacts import OutputLayout
+from kling_batch.runner.budget import Limit, money
+from kling_batch.runner.changes import changed_fields, fingerprint_body
+from kling_batch.runner.decide import Action, decide
+from kling_batch.runner.expiry import (
+    ExpiryNotice,
+    UploadLookup,
+    record_notices,
+    upload_notices,
+)
+from kling_batch.runner.state import EntryRecord, EntryState, StateStore
+
+_ALIASES = {model: alias for alias, model in MODEL_ALIASES.items()}
+# States in which an entry's earlier task may still be billed when it is rendered again.
+_STILL_BILLING = {
+    EntryState.IN_FLIGHT: "its earlier task {task} is still in flight and is billed if it "
+    "renders (`kling-batch cancel` stops it while it is PENDING)",
+    EntryState.SUCCEEDED: "its earlier render (task {task}) was paid for but never downloaded",
+    EntryState.SUBMITTING: "its earlier submission was never settled and may have been billed",
+    EntryState.UNKNOWN: "its earlier submission was never settled and may have been billed",
+}
+
+
+@dataclass(frozen=True)
+class PlannedEntry:
+    """One entry: the action `run` would take, and what a render of it costs."""
+
+    entry: Entry
+    action: Action
+    estimate: Estimate  # one render of the entry as the manifest has it now
+    state: EntryState | None = None  # None: the state store has never seen it
+    changed: tuple[str, ...] = ()  # re-render: the fields changed since the last render
+    task_id: str | None = None
+    task_status: TaskStatus | None = None
+    billed_seconds: int | None = None  # what the service billed for the render on record
+    billed_cost: Decimal | None = None
+    error_code: str | None = None
+    note: str | None = None  # what else the reviewer should know about this action
+    notices: tuple[ExpiryNotice, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return self.entry.id
+
+    @property
+    def model(self) -> str:
+        """The model's alias (`standard`, `omni`) when it has one."""
+        return _ALIASES.get(self.entry.model, self.entry.model)
+
+    @property
+    def mode(self) -> str:
+        return self.entry.mode or API_DEFAULT_MODE
+
+    @property
+    def audio(self) -> bool:
+        return bool(self.entry.audio)
+
+    @property
+    def pays(self) -> bool:
+        """`run` creates (and pays for) a new task."""
+        return self.action.sends
+
+    @property
+    def may_pay(self) -> bool:
+        """`run` creates a task only if a lost create turns out never to have arrived."""
+        return self.action is Action.SETTLE
+
+    @property
+    def detail(self) -> str:
+        """Why this action, in a few words a reviewer can act on."""
+        task = self.task_id or "?"
+        state = str(self.state) if self.state else "new"
+        code = f" ({self.error_code})" if self.error_code else ""
+        match self.action:
+            case Action.SUBMIT:
+                return "new"
+            case Action.RERENDER:
+                if self.changed:
+                    return "changed: " + ", ".join(self.changed)
+                return "changed (which fields was not recorded)"
+            case Action.RETRY:
+                return f"{state}{code}: rendered again (--retry-failed)"
+            case Action.RESUBMIT:
+                return "unsettled submission sent again (--resubmit-unknown): may pay twice"
+            case Action.SETTLE:
+                return (
+                    "a create's answer was lost: looked up in the task list first, "
+                    "sent again only if it never arrived"
+                )
+            case Action.POLL:
+                status = f" {self.task_status}" if self.task_status else ""
+                return f"in flight: polls task {task}{status} until it ends"
+            case Action.DOWNLOAD:
+                if self.state is EntryState.DONE:
+                    return "rendered; files missing or damaged: downloads them again"
+                return "rendered: downloads the video"
+            case Action.SKIP:
+                return "done"
+            case Action.LEAVE_FAILED:
+                return f"{state}{code}: left alone; --retry-failed renders it again"
+            case Action.LEAVE_UNKNOWN:
+                return "unsettled submission, maybe billed: left alone; --resubmit-unknown sends it"
+        raise AssertionError(f"no detail for {self.action}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": str(self.entry.kind),
+            "model": self.model,
+            "mode": self.mode,
+            "audio": self.audio,
+            "action": str(self.action),
+            "sends": self.pays,
+            "state": str(self.state) if self.state else None,
+            "changed": list(self.changed),
+            "task_id": self.task_id,
+            "task_status": str(self.task_status) if self.task_status else None,
+            "estimated_seconds": self.estimate.seconds,
+            "estimated_cost": float(self.estimate.amount),
+            "billed_seconds": self.billed_seconds,
+            "cost": float(self.billed_cost) if self.billed_cost is not None else None,
+            "error_code": self.error_code,
+            "detail": self.detail,
+            "note": self.note,
+            "warnings": [n.to_json() for n in self.notices],
+        }
+
+
+@dataclass(frozen=True)
+class CostGroup:
+    """Renders that share a price: one model, mode and audio setting."""
+
+    model: str
+    mode: str
+    audio: bool
+    renders: int
+    seconds: int
+    cost: Decimal
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "mode": self.mode,
+            "audio": self.audio,
+            "renders": self.renders,
+            "seconds": self.seconds,
+            "estimated_cost": float(self.cost),
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    manifest: Manifest
+    output: Path  # <output>/<manifest name>/
+    entries: tuple[PlannedEntry, ...]
+    prices: PriceTable
+    limit: Limit | None = None
+
+    @property
+    def currency(self) -> str:
+        return self.prices.currency
+
+    @property
+    def to_send(self) -> tuple[PlannedEntry, ...]:
+        return tuple(p for p in self.entries if p.pays)
+
+    @property
+    def seconds(self) -> int:
+        return sum(p.estimate.seconds for p in self.to_send)
+
+    @property
+    def cost(self) -> Decimal:
+        """The estimated cost of every render `run` will send."""
+        return sum((p.estimate.amount for p in self.to_send), Decimal(0))
+
+    @property
+    def may_cost(self) -> Decimal:
+        """On top of `cost`: lost creates that are sent again if they never arrived."""
+        return sum((p.estimate.amount for p in self.entries if p.may_pay), Decimal(0))
+
+    @property
+    def billed_seconds(self) -> int:
+        return sum(p.billed_seconds or 0 for p in self.entries)
+
+    @property
+    def billed_cost(self) -> Decimal:
+        """What the renders on record were billed (the state store's `usage.duration`)."""
+        return sum((p.billed_cost or Decimal(0) for p in self.entries), Decimal(0))
+
+    @property
+    def groups(self) -> tuple[CostGroup, ...]:
+        """The renders to send, by model, mode and audio."""
+        keyed: dict[tuple[str, str, bool], list[PlannedEntry]] = {}
+        for planned in self.to_send:
+            keyed.setdefault((planned.model, planned.mode, planned.audio), []).append(planned)
+        return tuple(
+            CostGroup(
+                model,
+                mode,
+                audio,
+                renders=len(group),
+                seconds=sum(p.estimate.seconds for p in group),
+                cost=sum((p.estimate.amount for p in group), Decimal(0)),
+            )
+            for (model, mode, audio), group in sorted(keyed.items())
+        )
+
+    @property
+    def actions(self) -> dict[Action, int]:
+        counts: dict[Action, int] = {}
+        for planned in self.entries:
+            counts[planned.action] = counts.get(planned.action, 0) + 1
+        return counts
+
+    @property
+    def notices(self) -> tuple[ExpiryNotice, ...]:
+        return tuple(n for p in self.entries for n in p.notices)
+
+    @property
+    def over_budget(self) -> bool:
+        return self.limit is not None and self.cost > self.limit.amount
+
+    def summary(self) -> str:
+        """One line: what `run` would send and spend."""
+        renders = len(self.to_send)
+        if not renders:
+            return "nothing to send"
+        return (
+            f"{renders} render{'s' if renders != 1 else ''} to send, {self.seconds} s, "
+            f"estimated {money(self.cost, self.currency)}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "manifest": str(self.manifest.path),
+            "name": self.manifest.name,
+            "output": str(self.output),
+            "currency": self.currency,
+            "prices": {"source": self.prices.source, "as_of": self.prices.as_of},
+            "entries": [p.to_json() for p in self.entries],
+            "actions": {str(action): count for action, count in self.actions.items()},
+            "totals": {
+                "renders": len(self.to_send),
+                "seconds": self.seconds,
+                "estimated_cost": float(self.cost),
+                "by_group": [group.to_json() for group in self.groups],
+                "may_send": {
+                    "renders": sum(1 for p in self.entries if p.may_pay),
+                    "estimated_cost": float(self.may_cost),
+                },
+                "billed_seconds": self.billed_seconds,
+                "billed_cost": float(self.billed_cost),
+            },
+            "budget": None
+            if self.limit is None
+            else {
+                "limit": float(self.limit.amount),
+                "source": self.limit.source,
+                "exceeded": self.over_budget,
+            },
+            "warnings": [n.to_json() for n in self.notices],
+        }
+
+
+def build_plan(
+    manifest: Manifest,
+    layout: OutputLayout,
+    store: StateStore | None,
+    prices: PriceTable,
+    *,
+    entries: Sequence[Entry] | None = None,
+    retry_failed: bool = False,
+    resubmit_unknown: bool = False,
+    limit: Limit | None = None,
+    now: float | None = None,
+) -> Plan:
+    """The plan of `run` for `entries` (default: all of the manifest) with these flags.
+
+    `store` None: nothing has run yet. Reads the state store and checks kept files against
+    their sha256, as `run` does before skipping an entry; sends nothing anywhere.
+    """
+    moment = time.time() if now is None else now
+    planned = tuple(
+        plan_entry(
+            entry,
+            store.get(entry.id) if store is not None else None,
+            layout,
+            prices,
+            uploads=store.get_upload if store is not None else _no_uploads,
+            retry_failed=retry_failed,
+            resubmit_unknown=resubmit_unknown,
+            now=moment,
+        )
+        for entry in (manifest.entries if entries is None else entries)
+    )
+    return Plan(manifest, layout.folder, planned, prices, limit)
+
+
+def plan_entry(
+    entry: Entry,
+    record: EntryRecord | None,
+    layout: OutputLayout,
+    prices: PriceTable,
+    *,
+    uploads: UploadLookup,
+    retry_failed: bool,
+    resubmit_unknown: bool,
+    now: float,
+) -> PlannedEntry:
+    intact = (
+        record is not None
+        and record.state is EntryState.DONE
+        and layout.files_intact(entry.id, record.files)
+    )
+    action = decide(
+        record,
+        fingerprint(entry),
+        files_intact=intact,
+        retry_failed=retry_failed,
+        resubmit_unknown=resubmit_unknown,
+    )
+    estimate = prices.estimate(entry)
+    if record is None:
+        notices = upload_notices(entry, uploads, now)
+        return PlannedEntry(entry, action, estimate, notices=notices)
+    notices = (
+        ()
+        if action.starts_over
+        else record_notices(record, now, needs_video=action is Action.DOWNLOAD)
+    )
+    if action.sends:
+        notices += upload_notices(entry, uploads, now)
+    billed_cost = None
+    if record.billed_seconds is not None:
+        billed_cost = _billed_cost(entry, record, prices, record.billed_seconds)
+    note = None
+    if action is Action.RERENDER and record.state in _STILL_BILLING:
+        note = _STILL_BILLING[record.state].format(task=record.task_id or "?")
+    return PlannedEntry(
+        entry,
+        action,
+        estimate,
+        state=record.state,
+        changed=_changes(entry, record, layout) if action is Action.RERENDER else (),
+        task_id=record.task_id,
+        task_status=record.task_status,
+        billed_seconds=record.billed_seconds,
+        billed_cost=billed_cost,
+        error_code=record.error_code,
+        note=note,
+        notices=notices,
+    )
+
+
+def _changes(entry: Entry, record: EntryRecord, layout: OutputLayout) -> tuple[str, ...]:
+    before = record.fingerprint_body or _sent_body(layout, entry.id)
+    if before is None:
+        return ()
+    changes = changed_fields(before, fingerprint_body(entry))
+    if not changes and record.fingerprint_body is None and entry.local_media:
+        # Compared with the body sent, whose local files are temporary URLs: what differs
+        # (the fingerprint says something does) can only be a file's content.
+        return ("media (a local file's content)",)
+    return changes
+
+
+def _billed_cost(entry: Entry, record: EntryRecord, prices: PriceTable, seconds: int) -> Decimal:
+    """The price of the render on record, at the mode and audio it was rendered with (the
+    entry may have changed since)."""
+    parameters = (record.fingerprint_body or {}).get("parameters")
+    if not isinstance(parameters, dict):
+        parameters = {"mode": entry.mode, "audio": entry.audio}
+    mode = parameters.get("mode") or API_DEFAULT_MODE
+    return prices.price(mode=str(mode), audio=bool(parameters.get("audio")), seconds=seconds).amount
+
+
+def _sent_body(layout: OutputLayout, entry_id: str) -> dict[str, Any] | None:
+    """The exact body last sent (request.json), for records that kept no fingerprinted body."""
+    try:
+        value = json.loads(layout.request_file(entry_id).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _no_uploads(sha256: str, model: str) -> Upload | None:
+    return None
