@@ -28,7 +28,7 @@ from kling_batch.cli.cost_options import (
 )
 from kling_batch.cli.errors import FatalError, InvalidInput
 from kling_batch.cli.exit_codes import ExitCode
-from kling_batch.cli.run_commands import load_or_exit, manifest_argument, output_option
+from kling_batch.cli.options import load_or_exit, manifest_argument, output_option
 from kling_batch.manifest.model import Entry, Manifest
 from kling_batch.plan import Plan, PlannedEntry, build_plan
 from kling_batch.prices import PriceTableError

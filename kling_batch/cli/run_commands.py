@@ -29,8 +29,7 @@ from kling_batch.cli.cost_options import (
 from kling_batch.cli.display import open_display
 from kling_batch.cli.errors import FatalError, InvalidInput
 from kling_batch.cli.exit_codes import ExitCode
-from kling_batch.manifest import ManifestInvalid, load
-from kling_batch.manifest.model import Manifest
+from kling_batch.cli.options import load_or_exit, manifest_argument, output_option
 from kling_batch.prices import PriceTableError
 from kling_batch.runner.artifacts import OutputLayout
 from kling_batch.runner.budget import BudgetExceeded, money
@@ -52,28 +51,6 @@ SIMULATED_BASE_URL = "http://localhost/api/v1"
 # little lag; the simulator renders in seconds, so its demo polls finer.
 REAL_POLL_FLOOR = 5.0
 SIMULATED_POLL_FLOOR = 0.5
-
-manifest_argument = click.argument(
-    "manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
-output_option = click.option(
-    "--output",
-    "output_root",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="OUTPUT_DIR",
-    default=Path("output"),
-    show_default="$OUTPUT_DIR, else ./output",
-    help="Folder that holds <manifest name>/ with the state, logs and videos.",
-)
-
-
-def load_or_exit(path: Path) -> Manifest:
-    try:
-        return load(path)
-    except ManifestInvalid as invalid:
-        for diagnostic in invalid.diagnostics:
-            click.echo(str(diagnostic), err=True)
-        raise InvalidInput(f"{path}: the manifest is invalid; nothing was sent") from None
 
 
 @click.command()
