@@ -57,7 +57,10 @@ async def download_file(
             last_problem = str(problem) or type(problem).__name__
         else:
             size = partial.stat().st_size
-            if total is None or size == total:
+            if (total is None or size == total) and not _looks_like_mp4(partial):
+                partial.unlink()
+                last_problem = "what arrived is not an MP4 file"
+            elif total is None or size == total:
                 digest = await anyio.to_thread.run_sync(sha256_file, partial)
                 _fsync(partial)
                 os.replace(partial, dest)
@@ -114,6 +117,14 @@ def _content_range(value: str) -> tuple[int, int | None]:
         return start, None if size == "*" else int(size)
     except ValueError:
         raise _Incomplete(f"unreadable Content-Range {value!r}") from None
+
+
+def _looks_like_mp4(path: Path) -> bool:
+    """An ISO media file opens with a box whose type is `ftyp`: a cheap check that an error
+    page or a gzip body was not saved as the video."""
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    return len(head) == 8 and head[4:8] == b"ftyp"
 
 
 def _fsync(path: Path) -> None:

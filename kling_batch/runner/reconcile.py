@@ -9,6 +9,8 @@ be sent again); more than one cannot be told apart and is left for the user.
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -46,12 +48,13 @@ async def settle_submission(
     prompt_key: str | None,
     attempted_from: datetime,
     attempted_until: datetime,
-    claimed: set[str],
-    rivals: int = 0,
+    claimed: Callable[[], set[str]],
+    rivals: Callable[[], int] = lambda: 0,
     relist_delay: float = _RELIST_DELAY,
 ) -> Settlement:
-    """`rivals`: other entries mid-submit with the same model and prompt, whose tasks would be
-    indistinguishable from this one's in the list."""
+    """`claimed`: the task ids this output already holds. `rivals`: how many other entries are
+    mid-submit with the same model and prompt (their tasks would be indistinguishable from this
+    one's). Both are asked again at every look, since the run goes on meanwhile."""
     now = datetime.now(UTC)
     if now - attempted_from > _LIST_HORIZON - _CLOCK_SLACK:
         return Settlement(
@@ -60,11 +63,14 @@ async def settle_submission(
     start = attempted_from - _CLOCK_SLACK
     end = min(now, attempted_until + _CLOCK_SLACK)
     for look in range(2):
-        matches = await _matching_tasks(client, model, prompt_key, start, end, claimed)
-        if matches and rivals:
+        matches, unreadable = await _matching_tasks(
+            client, model, prompt_key, start, end, claimed()
+        )
+        competing = rivals()
+        if matches and competing:
             return Settlement(
                 Verdict.UNSETTLED,
-                reason=f"{rivals} other entries with the same prompt were being submitted too; "
+                reason=f"{competing} other entries with the same prompt are unsettled too; "
                 "their tasks cannot be told apart",
             )
         if len(matches) == 1:
@@ -74,6 +80,12 @@ async def settle_submission(
             return Settlement(
                 Verdict.UNSETTLED,
                 reason=f"{len(matches)} unclaimed tasks with the same prompt match: {ids}",
+            )
+        if unreadable:
+            # A task that does not say its prompt could be ours: never call that "not created".
+            return Settlement(
+                Verdict.UNSETTLED,
+                reason=f"{unreadable} unclaimed tasks in the window do not say their prompt",
             )
         if look == 0:
             await anyio.sleep(relist_delay)
@@ -88,15 +100,29 @@ async def _matching_tasks(
     start: datetime,
     end: datetime,
     claimed: set[str],
-) -> list[Task]:
+) -> tuple[list[Task], int]:
+    """The unclaimed tasks whose prompt is ours, and how many unclaimed tasks did not say."""
     listed = await client.list_tasks(start=start, end=end, model=model)
     matches: list[Task] = []
+    unreadable = 0
+    wanted = _comparable(prompt_key)
     for item in listed:
         if item.task_id in claimed:
             continue
         if item.model_name is not None and item.model_name != model:
             continue
         task = await client.get_task(item.task_id)
-        if (task.orig_prompt or None) == (prompt_key or None):
+        echoed = _comparable(task.orig_prompt)
+        if echoed == wanted:
             matches.append(task)
-    return matches
+        elif echoed is None:
+            unreadable += 1
+    return matches, unreadable
+
+
+def _comparable(prompt: str | None) -> str | None:
+    """A prompt as the service may echo it: Unicode-normalised, without outer white space."""
+    if prompt is None:
+        return None
+    text = unicodedata.normalize("NFC", prompt).strip()
+    return text or None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import fnmatch
 import signal
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,13 +53,22 @@ from kling_batch.runner.events import EventKind, EventLog, EventSink
 from kling_batch.runner.polling import PollPolicy, RenderTimes
 from kling_batch.runner.reconcile import Verdict, settle_submission
 from kling_batch.runner.results import write_results
-from kling_batch.runner.state import EntryRecord, EntryState, FileRecord, RunLock, StateStore
+from kling_batch.runner.state import (
+    EntryRecord,
+    EntryState,
+    FileRecord,
+    RunLock,
+    StateStore,
+    TaskClaimed,
+)
 
 # The video files of a task, by the task field that holds their URL.
 _VIDEO_FILES = (("video_url", "video.mp4"), ("watermark_video_url", "video.watermark.mp4"))
 # A create that is still unanswered this long after Ctrl-C is abandoned to reconciliation.
 _SUBMIT_SHIELD_SECONDS = 30.0
 _PARALLEL_DOWNLOADS = 4
+# A task that cannot be queried for this long is left in flight for the next run.
+_POLL_OUTAGE_SECONDS = 600.0
 # Creates of one entry in one run whose answers were lost and which the task list then showed
 # never arrived: past this, the service is too unwell to keep trying; the next run tries again.
 _MAX_SENDS_PER_RUN = 3
@@ -204,6 +214,7 @@ class _Runner:
         self.poll_policy = PollPolicy(floor=self.options.poll_interval)
         self.scope = anyio.CancelScope()
         self.submit_shields: set[anyio.CancelScope] = set()
+        self.prompt_locks: defaultdict[tuple[str, str | None], anyio.Lock] = defaultdict(anyio.Lock)
         self.stopping = False
 
     async def run(self) -> RunSummary:
@@ -217,14 +228,16 @@ class _Runner:
         # Tasks already in flight hold remote slots: resume them before submitting new work.
         records = {e.id: self.store.get(e.id) for e in self.entries}
         ordered = sorted(self.entries, key=lambda e: not _in_flight(records[e.id]))
-        with self.scope:
-            async with anyio.create_task_group() as group:
-                if self.options.handle_signals:
-                    group.start_soon(self._watch_signals)
+        # The signal watcher lives outside the scope that a stop cancels, so that it still
+        # hears a second Ctrl-C while shielded creates finish.
+        async with anyio.create_task_group() as group:
+            if self.options.handle_signals:
+                group.start_soon(self._watch_signals)
+            with self.scope:
                 async with anyio.create_task_group() as jobs:
                     for entry in ordered:
                         jobs.start_soon(self._guarded, entry)
-                group.cancel_scope.cancel()
+            group.cancel_scope.cancel()
         states = {e.id: _state(self.store.get(e.id)) for e in self.entries}
         summary = RunSummary(
             states,
@@ -251,12 +264,17 @@ class _Runner:
         self.scope.cancel()
 
     async def _watch_signals(self) -> None:
+        # The receiver stays open for the whole run: a second Ctrl-C (while a create in flight is
+        # given its last seconds) must not fall through to Python's KeyboardInterrupt.
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
             async for number in received:
-                self.interrupted = True
                 self.events.emit(EventKind.INTERRUPTED, signal=signal.Signals(number).name)
+                if self.interrupted:
+                    for shield in self.submit_shields:
+                        shield.deadline = anyio.current_time()  # stop waiting for the answer
+                    continue
+                self.interrupted = True
                 self._stop()
-                return
 
     async def _guarded(self, entry: Entry) -> None:
         try:
@@ -265,16 +283,23 @@ class _Runner:
             self.fatal = str(error)
             self.events.emit(EventKind.FATAL, entry.id, code=error.code, message=error.message)
             self._stop()
-        except (TransientError, ThrottledError) as error:
-            # The service stayed out of reach for this entry through the bounded retries. What is
-            # known is in the state store; the next run goes on from there.
+        except (TransientError, ThrottledError, RequestRejected, DownloadError) as error:
+            # The service stayed out of reach (or refused a query) for this entry through the
+            # bounded retries. What is known is in the state store; the next run goes on from
+            # there.
             self.events.emit(
                 EventKind.ENTRY_FAILED,
                 entry.id,
-                code=error.code or type(error).__name__,
+                code=getattr(error, "code", None) or type(error).__name__,
                 message=str(error),
                 resumable=True,
             )
+        except Exception as error:  # a bug or the machine (disk full): stop, keep what is known
+            self.fatal = f"{type(error).__name__}: {error}"
+            self.events.emit(
+                EventKind.FATAL, entry.id, code=type(error).__name__, message=str(error)
+            )
+            self._stop()
 
     async def _advance(self, entry: Entry) -> None:
         """Move one entry on from wherever the state store says it stands."""
@@ -328,21 +353,33 @@ class _Runner:
     async def _submit_and_wait(
         self, entry: Entry, record: EntryRecord | None
     ) -> EntryRecord | None:
-        sends = 0
-        while True:
-            if record is not None and record.state is EntryState.SUBMITTING:
-                if self.stopping:
-                    return record  # settled by the next run
-                record = await self._settle(entry, record)
-            if record is not None:
-                break
-            if sends == _MAX_SENDS_PER_RUN:
-                self.budget.release(entry.id)
-                return None  # nothing was created; the next run sends it again
-            if not self._reserve(entry):
-                return None  # left as it stands; the next run settles it again
-            sends += 1
-            record = await self._submit(entry)
+        # Entries of one model and prompt send and settle one at a time: the task list tells
+        # their tasks apart by prompt only, so a settle must never run while a look-alike's
+        # create is on its way.
+        async with self.prompt_locks[(entry.model, entry.prompt)]:
+            sends = 0
+            while True:
+                if record is not None and record.state is EntryState.SUBMITTING:
+                    if self.stopping:
+                        return record  # settled by the next run
+                    record = await self._settle(entry, record)
+                if record is not None:
+                    break
+                if sends == _MAX_SENDS_PER_RUN:
+                    self.budget.release(entry.id)
+                    self.events.emit(
+                        EventKind.ENTRY_FAILED,
+                        entry.id,
+                        code="SubmitUnavailable",
+                        message=f"{sends} creates got no answer and the task list shows none "
+                        "arrived; the next run sends it again",
+                        resumable=True,
+                    )
+                    return None
+                if not self._reserve(entry):
+                    return None  # left as it stands; the next run settles it again
+                sends += 1
+                record = await self._submit(entry)
         if record.state is not EntryState.IN_FLIGHT:
             return record
         return await self._poll_until_done(entry, record)
@@ -414,6 +451,12 @@ class _Runner:
             self.events.emit(
                 EventKind.SUBMIT_AMBIGUOUS, entry.id, reason=lost.message, code=lost.code
             )
+        else:
+            self.events.emit(
+                EventKind.SUBMIT_AMBIGUOUS,
+                entry.id,
+                reason="no answer before the run stopped; the next run settles it",
+            )
         # Still SUBMITTING: the caller settles it with the task list (now, or on the next run
         # when the shield's time ran out after a stop).
         return record
@@ -426,8 +469,10 @@ class _Runner:
             prompt_key=record.prompt_key,
             attempted_from=datetime.fromtimestamp(record.intent_at, UTC),
             attempted_until=datetime.now(UTC),
-            claimed=self.store.claimed_task_ids(),
-            rivals=self.store.rivals_in_submission(entry.id, record.model, record.prompt_key),
+            claimed=self.store.claimed_task_ids,
+            rivals=lambda: self.store.rivals_in_submission(
+                entry.id, record.model, record.prompt_key
+            ),
         )
         self.events.emit(
             EventKind.RECONCILED,
@@ -436,16 +481,20 @@ class _Runner:
             task_id=settlement.task.task_id if settlement.task else None,
             reason=settlement.reason or None,
         )
+        reason = settlement.reason
         if settlement.verdict is Verdict.ADOPTED:
             assert settlement.task is not None
-            return self.store.record_submitted(entry.id, settlement.task)
-        if settlement.verdict is Verdict.NOT_CREATED:
+            try:
+                return self.store.record_submitted(entry.id, settlement.task)
+            except TaskClaimed as claimed:
+                reason = str(claimed)
+        elif settlement.verdict is Verdict.NOT_CREATED:
             return None  # nothing was created: sending it again cannot pay twice
-        self.events.emit(EventKind.ENTRY_UNKNOWN, entry.id, reason=settlement.reason)
+        self.events.emit(EventKind.ENTRY_UNKNOWN, entry.id, reason=reason)
         return self.store.record_failure(
             entry.id,
             code="SubmissionUnsettled",
-            message=f"could not tell whether the create reached the service ({settlement.reason});"
+            message=f"could not tell whether the create reached the service ({reason});"
             " check the console, then run again with --resubmit-unknown to send it anyway",
             state=EntryState.UNKNOWN,
         )
@@ -454,6 +503,7 @@ class _Runner:
         assert record.task_id is not None
         submitted_at = record.submitted_at or record.intent_at
         kind = (entry.model, entry.mode, entry.duration)
+        unreachable_since: float | None = None
         while True:
             delay = self.poll_policy.next_delay(
                 age=time.time() - submitted_at, expected=self.render_times.expected(kind)
@@ -461,8 +511,21 @@ class _Runner:
             await anyio.sleep(delay)
             try:
                 task = await self.client.get_task(record.task_id)
-            except (TransientError, ThrottledError):
-                continue  # the task keeps rendering; the client already logged the retries
+            except (TransientError, ThrottledError) as error:
+                # The task keeps rendering meanwhile; the client already logged its retries.
+                unreachable_since = unreachable_since or time.monotonic()
+                if time.monotonic() - unreachable_since < _POLL_OUTAGE_SECONDS:
+                    continue
+                self.events.emit(
+                    EventKind.ENTRY_FAILED,
+                    entry.id,
+                    code=error.code or type(error).__name__,
+                    message=f"the task could not be queried for {_POLL_OUTAGE_SECONDS:.0f} s; "
+                    "it stays in flight and the next run polls it again",
+                    resumable=True,
+                )
+                return record
+            unreachable_since = None
             self._keep_task(entry.id, task)
             self.events.emit(
                 EventKind.POLL, entry.id, task_id=task.task_id, status=str(task.status)
@@ -509,6 +572,11 @@ class _Runner:
             self.events.emit(
                 EventKind.DOWNLOAD, entry.id, file=file_name, size=kept.size, sha256=kept.sha256
             )
+        if not files:
+            self._fail_entry(
+                entry, "NoVideo", "the task succeeded but gave no video URL", record.request_id
+            )
+            return
         done = self.store.record_files(entry.id, tuple(files))
         self.events.emit(
             EventKind.ENTRY_DONE,
@@ -549,15 +617,16 @@ class _Runner:
 
     def _fail(self, entry: Entry, error: ApiError) -> EntryRecord:
         code = error.code or type(error).__name__
+        return self._fail_entry(entry, code, error.message, error.request_id)
+
+    def _fail_entry(
+        self, entry: Entry, code: str, message: str, request_id: str | None
+    ) -> EntryRecord:
         record = self.store.record_failure(
-            entry.id, code=code, message=error.message, request_id=error.request_id
+            entry.id, code=code, message=message, request_id=request_id
         )
         self.events.emit(
-            EventKind.ENTRY_FAILED,
-            entry.id,
-            code=code,
-            message=error.message,
-            request_id=error.request_id,
+            EventKind.ENTRY_FAILED, entry.id, code=code, message=message, request_id=request_id
         )
         return record
 

@@ -92,6 +92,10 @@ class StateLocked(Exception):
     """Another runner holds this output's lock."""
 
 
+class TaskClaimed(Exception):
+    """A task id already recorded for another entry: adopting it would give one render to two."""
+
+
 _MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE entries (
@@ -128,6 +132,17 @@ _MIGRATIONS: tuple[str, ...] = (
     """,
     """
     ALTER TABLE entries ADD COLUMN fingerprint_body TEXT
+    """,
+    # Every task id this output ever recorded, kept when an entry's record is dropped (re-render,
+    # retry): a settle must never adopt an old render as the answer to a new create.
+    """
+    CREATE TABLE known_tasks (
+        task_id TEXT PRIMARY KEY,
+        entry_id TEXT NOT NULL,
+        recorded_at REAL NOT NULL
+    );
+    INSERT OR IGNORE INTO known_tasks (task_id, entry_id, recorded_at)
+        SELECT task_id, entry_id, updated_at FROM entries WHERE task_id IS NOT NULL
     """,
 )
 
@@ -229,14 +244,15 @@ class StateStore:
         """Other entries mid-submit with the same model and prompt: the task list cannot tell
         their tasks apart from this entry's."""
         row = self._db.execute(
-            "SELECT COUNT(*) FROM entries WHERE entry_id != ? AND state = ? AND model = ?"
+            "SELECT COUNT(*) FROM entries WHERE entry_id != ? AND state IN (?, ?) AND model = ?"
             " AND prompt_key IS ?",
-            (entry_id, EntryState.SUBMITTING, model, prompt_key),
+            (entry_id, EntryState.SUBMITTING, EntryState.UNKNOWN, model, prompt_key),
         ).fetchone()
         return int(row[0])
 
     def claimed_task_ids(self) -> set[str]:
-        rows = self._db.execute("SELECT task_id FROM entries WHERE task_id IS NOT NULL")
+        """Every task id this output ever recorded, for any entry, current or superseded."""
+        rows = self._db.execute("SELECT task_id FROM known_tasks")
         return {str(row[0]) for row in rows}
 
     # -- changes ---------------------------------------------------------------------------
@@ -273,16 +289,29 @@ class StateStore:
         return self._must_get(entry_id)
 
     def record_submitted(self, entry_id: str, task: Task) -> EntryRecord:
-        """Durably note the task id the create answered with (or reconciliation adopted)."""
+        """Durably note the task id the create answered with (or reconciliation adopted).
+
+        Raises TaskClaimed if another entry already holds that task."""
         now = time.time()
-        self._update(
-            entry_id,
-            state=EntryState.IN_FLIGHT,
-            task_id=task.task_id,
-            task_status=task.status,
-            request_id=task.request_id,
-            submitted_at=now,
-        )
+        with self._transaction():
+            holder = self._db.execute(
+                "SELECT entry_id FROM known_tasks WHERE task_id = ?", (task.task_id,)
+            ).fetchone()
+            if holder is not None and holder[0] != entry_id:
+                raise TaskClaimed(f"task {task.task_id} belongs to entry {holder[0]}")
+            self._db.execute(
+                "INSERT OR IGNORE INTO known_tasks (task_id, entry_id, recorded_at)"
+                " VALUES (?, ?, ?)",
+                (task.task_id, entry_id, now),
+            )
+            self._set(
+                entry_id,
+                state=EntryState.IN_FLIGHT,
+                task_id=task.task_id,
+                task_status=task.status,
+                request_id=task.request_id,
+                submitted_at=now,
+            )
         return (
             self.record_task(entry_id, task)
             if task.status.is_terminal
@@ -420,14 +449,18 @@ class StateStore:
         return UploadRecords(self)
 
     def _update(self, entry_id: str, **changes: Any) -> None:
+        with self._transaction():
+            self._set(entry_id, **changes)
+
+    def _set(self, entry_id: str, **changes: Any) -> None:
+        """Change an entry's columns inside the caller's transaction."""
         changes["updated_at"] = time.time()
         columns = ", ".join(f"{name} = ?" for name in changes)
-        with self._transaction():
-            cursor = self._db.execute(
-                f"UPDATE entries SET {columns} WHERE entry_id = ?", (*changes.values(), entry_id)
-            )
-            if cursor.rowcount != 1:
-                raise KeyError(entry_id)
+        cursor = self._db.execute(
+            f"UPDATE entries SET {columns} WHERE entry_id = ?", (*changes.values(), entry_id)
+        )
+        if cursor.rowcount != 1:
+            raise KeyError(entry_id)
 
     def _must_get(self, entry_id: str) -> EntryRecord:
         record = self.get(entry_id)

@@ -38,7 +38,7 @@ async def settle(client: DashScopeClient, prompt: str, **kwargs: Any) -> Any:
         "prompt_key": prompt,
         "attempted_from": now - timedelta(seconds=5),
         "attempted_until": now,
-        "claimed": set(),
+        "claimed": set,
         "relist_delay": 0.0,
     }
     arguments.update(kwargs)
@@ -68,14 +68,14 @@ async def test_a_create_that_never_arrived_is_not_created(client: DashScopeClien
 @pytest.mark.anyio
 async def test_a_claimed_task_is_never_adopted_twice(client: DashScopeClient) -> None:
     task = await client.create_task(body("a hare"))
-    settlement = await settle(client, "a hare", claimed={task.task_id})
+    settlement = await settle(client, "a hare", claimed=lambda: {task.task_id})
     assert settlement.verdict is Verdict.NOT_CREATED
 
 
 @pytest.mark.anyio
 async def test_rivals_with_the_same_prompt_leave_it_unsettled(client: DashScopeClient) -> None:
     await client.create_task(body("a crow"))
-    settlement = await settle(client, "a crow", rivals=1)
+    settlement = await settle(client, "a crow", rivals=lambda: 1)
     assert settlement.verdict is Verdict.UNSETTLED
 
 

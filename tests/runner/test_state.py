@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -18,6 +17,7 @@ from kling_batch.runner.state import (
     RunLock,
     StateLocked,
     StateStore,
+    TaskClaimed,
 )
 
 
@@ -70,9 +70,20 @@ def test_one_task_cannot_be_claimed_by_two_entries(tmp_path: Path) -> None:
     for entry in ("a", "b"):
         store.record_intent(entry, fingerprint="f", model="m", body_sha256="b", prompt_key=None)
     store.record_submitted("a", Task(task_id="t", status=TaskStatus.PENDING))
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(TaskClaimed, match="entry a"):
         store.record_submitted("b", Task(task_id="t", status=TaskStatus.PENDING))
     assert store.get("b").state is EntryState.SUBMITTING  # type: ignore[union-attr]
+
+
+def test_a_forgotten_entrys_task_stays_claimed(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "s.sqlite3")
+    store.record_intent("a", fingerprint="f", model="m", body_sha256="b", prompt_key=None)
+    store.record_submitted("a", Task(task_id="old", status=TaskStatus.PENDING))
+    store.forget("a")  # re-rendered: the record goes, the task id must stay known
+    assert "old" in store.claimed_task_ids()
+    store.record_intent("a", fingerprint="g", model="m", body_sha256="c", prompt_key=None)
+    with pytest.raises(TaskClaimed):
+        store.record_submitted("b", Task(task_id="old", status=TaskStatus.PENDING))
 
 
 def test_upload_cache_round_trip(tmp_path: Path) -> None:
