@@ -6,13 +6,12 @@ terminal display, so what a user watched and what the log says never disagree.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
-
-from kling_batch.runner.artifacts import append_json_line
 
 
 class EventKind(StrEnum):
@@ -55,15 +54,23 @@ class EventSink(Protocol):
 
 
 class EventLog:
-    """Appends every event to events.jsonl, then hands it to the display sinks."""
+    """Appends every event to events.jsonl, then hands it to the display sinks.
+
+    The file stays open for the run and each line is flushed as it is written, so a kill loses
+    at most the line being written."""
 
     def __init__(self, path: Path, sinks: list[EventSink] | None = None) -> None:
-        self._path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a", encoding="utf-8")
         self._sinks = list(sinks or [])
+
+    def close(self) -> None:
+        self._file.close()
 
     def emit(self, kind: EventKind, entry_id: str | None = None, **data: Any) -> Event:
         event = Event(kind, entry_id, {k: v for k, v in data.items() if v is not None})
-        append_json_line(self._path, event.as_json())
+        self._file.write(json.dumps(event.as_json(), ensure_ascii=False, sort_keys=True) + "\n")
+        self._file.flush()
         for sink in self._sinks:
             sink.emit(event)
         return event

@@ -190,6 +190,7 @@ async def run_manifest(
             write_results(layout, manifest, store, prices)
             write_report(layout, manifest, store, prices=prices)
             store.close()
+            events.close()
     return summary
 
 
@@ -408,7 +409,8 @@ class _Runner:
             uploaded[media.path] = upload.url
             self.events.emit(EventKind.UPLOAD, entry.id, file=media.path.name, url=upload.url)
         body = request_body(entry, uploaded)
-        write_json_atomic(self.layout.request_file(entry.id), body)
+        # A copy for people: the state store holds what matters, so no fsync here.
+        write_json_atomic(self.layout.request_file(entry.id), body, durable=False)
         record = self.store.record_intent(
             entry.id,
             fingerprint=fingerprint(entry),
@@ -504,11 +506,16 @@ class _Runner:
         submitted_at = record.submitted_at or record.intent_at
         kind = (entry.model, entry.mode, entry.duration)
         unreachable_since: float | None = None
+        # The render ended between the last poll that saw it running and the one that sees it
+        # done: their midpoint is what the polling policy learns, so that our own polling lag
+        # never inflates the expectation.
+        seen_running_at = submitted_at
         while True:
             delay = self.poll_policy.next_delay(
                 age=time.time() - submitted_at, expected=self.render_times.expected(kind)
             )
             await anyio.sleep(delay)
+            polled_at = time.time()
             try:
                 task = await self.client.get_task(record.task_id)
             except (TransientError, ThrottledError) as error:
@@ -533,9 +540,11 @@ class _Runner:
             if task.status is not record.task_status or task.status.is_terminal:
                 record = self.store.record_task(entry.id, task)
             if not task.status.is_terminal:
+                seen_running_at = polled_at
                 continue
             if task.status is TaskStatus.SUCCEEDED:
-                self.render_times.observe(kind, time.time() - submitted_at)
+                ended_about = (seen_running_at + polled_at) / 2
+                self.render_times.observe(kind, ended_about - submitted_at)
             else:
                 self.events.emit(
                     EventKind.ENTRY_FAILED,
