@@ -6,19 +6,37 @@ The library API, as the command line uses it:
     problems = kling_batch.check([Path("campaign.yaml")])       # every diagnostic, no network
     plan = kling_batch.build_plan(manifest, layout, store, prices)  # what run would do, and cost
     summary = anyio.run(kling_batch.run_manifest, manifest, connection, Path("output"))
+
+Names are imported on first use (PEP 562), so that importing one part of the package, such as
+the manifest checker, does not load the HTTP client and the runner.
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from kling_batch.manifest import Diagnostic, ManifestInvalid, check, load
-from kling_batch.plan import Plan, build_plan
-from kling_batch.runner.remote import cancel_pending
-from kling_batch.runner.run import (
-    Connection,
-    RunOptions,
-    RunSummary,
-    run_manifest,
-)
+if TYPE_CHECKING:
+    from kling_batch.manifest import Diagnostic, ManifestInvalid, check, load
+    from kling_batch.plan import Plan, build_plan
+    from kling_batch.runner.remote import cancel_pending
+    from kling_batch.runner.run import Connection, RunOptions, RunSummary, run_manifest
+
+_EXPORTS = {
+    "Diagnostic": "kling_batch.manifest",
+    "ManifestInvalid": "kling_batch.manifest",
+    "check": "kling_batch.manifest",
+    "load": "kling_batch.manifest",
+    "Plan": "kling_batch.plan",
+    "build_plan": "kling_batch.plan",
+    "cancel_pending": "kling_batch.runner.remote",
+    "Connection": "kling_batch.runner.run",
+    "RunOptions": "kling_batch.runner.run",
+    "RunSummary": "kling_batch.runner.run",
+    "run_manifest": "kling_batch.runner.run",
+}
 
 __all__ = [
     "Connection",
@@ -34,3 +52,9 @@ __all__ = [
     "load",
     "run_manifest",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'kling_batch' has no attribute {name!r}")

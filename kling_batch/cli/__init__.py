@@ -1,20 +1,44 @@
-"""The `kling-batch` command line: a thin layer of click commands over the library."""
+"""The `kling-batch` command line: a thin layer of click commands over the library.
+
+Each command's module is imported only when that command runs, so `validate` and `schema` (run
+by editors on every save) do not pay for the HTTP client, the runner and the simulator.
+"""
 
 from __future__ import annotations
+
+from importlib import import_module
 
 import click
 
 from kling_batch import __version__
-from kling_batch.cli import (
-    manifest_commands,
-    plan_commands,
-    report_command,
-    run_commands,
-    simulator_command,
-)
+
+# command name -> (module, attribute); listed in the order `--help` shows them
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("kling_batch.cli.manifest_commands", "validate"),
+    "schema": ("kling_batch.cli.manifest_commands", "schema"),
+    "plan": ("kling_batch.cli.plan_commands", "plan"),
+    "run": ("kling_batch.cli.run_commands", "run"),
+    "status": ("kling_batch.cli.run_commands", "status"),
+    "cancel": ("kling_batch.cli.plan_commands", "cancel"),
+    "report": ("kling_batch.cli.report_command", "report"),
+    "simulator": ("kling_batch.cli.simulator_command", "simulator_command"),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in _COMMANDS:
+            return None
+        module, attribute = _COMMANDS[cmd_name]
+        command = getattr(import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kling-batch")
 def main() -> None:
     """Validate, plan and run batches of Kling V3 video renders on DashScope.
@@ -22,10 +46,3 @@ def main() -> None:
     A YAML manifest lists the shots and storyboards; `validate` checks it offline, `run` renders
     it with bounded concurrency and resumes after any interruption.
     """
-
-
-manifest_commands.register(main)
-run_commands.register(main)
-plan_commands.register(main)
-report_command.register(main)
-simulator_command.register(main)

@@ -18,11 +18,6 @@ from kling_batch.manifest import (
 from kling_batch.manifest.diagnostics import count
 
 
-def register(group: click.Group) -> None:
-    group.add_command(validate)
-    group.add_command(schema)
-
-
 @click.command()
 @click.argument("manifests", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(

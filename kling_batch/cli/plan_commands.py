@@ -173,11 +173,6 @@ def cancel(
         sys.exit(ExitCode.ENTRY_FAILED)
 
 
-def register(group: click.Group) -> None:
-    group.add_command(plan)
-    group.add_command(cancel)
-
-
 # -- pieces -----------------------------------------------------------------------------------
 
 

@@ -40,7 +40,3 @@ def report(manifest: Path, output_root: Path, prices_file: Path | None) -> None:
     finally:
         store.close()
     click.echo(str(path))
-
-
-def register(group: click.Group) -> None:
-    group.add_command(report)

@@ -276,8 +276,3 @@ def status(manifest: Path, output_root: Path, prices_file: Path | None, as_json:
 
 def _or_dash(value: object) -> str:
     return "-" if value is None else str(value)
-
-
-def register(group: click.Group) -> None:
-    group.add_command(run)
-    group.add_command(status)

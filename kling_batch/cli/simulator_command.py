@@ -191,7 +191,3 @@ for _name, _what in (
     ("moderation", "a task ending FAILED with DataInspectionFailed"),
 ):
     simulator_command.params.append(_fault(_name, _what))
-
-
-def register(group: click.Group) -> None:
-    group.add_command(simulator_command)
