@@ -49,7 +49,12 @@ class PriceTable:
             else:
                 text = chosen.read_text("utf-8")
             return cls.from_json(json.loads(text))
-        except (OSError, ValueError, KeyError, TypeError) as problem:
+        except KeyError as missing:
+            raise PriceTableError(
+                f"prices file {chosen or 'shipped'}: no {missing} key; it needs `currency` and "
+                '`per_second: {"std": {"silent": N, "audio": N}, "pro": {...}}`'
+            ) from None
+        except (OSError, ValueError, TypeError) as problem:
             raise PriceTableError(f"prices file {chosen or 'shipped'}: {problem}") from None
 
     @classmethod

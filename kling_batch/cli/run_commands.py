@@ -59,6 +59,7 @@ SIMULATED_POLL_FLOOR = 0.5
 @click.option(
     "--base-url",
     envvar="DASHSCOPE_BASE_URL",
+    metavar="URL",
     default=DEFAULT_BASE_URL,
     show_default="$DASHSCOPE_BASE_URL, else DashScope Beijing",
     help="DashScope API base URL. Plain http:// only for a loopback host (a local simulator).",
@@ -94,7 +95,8 @@ SIMULATED_POLL_FLOOR = 0.5
 @click.option(
     "--simulate",
     is_flag=True,
-    help="Run against the built-in simulator, in this process: no key, no network.",
+    help="Run against the built-in simulator, in this process: no key, no network. Its tasks "
+    "end with the process, so a resumed simulated run renders unfinished entries again.",
 )
 @click.option(
     "--simulate-render-seconds",
@@ -152,7 +154,8 @@ def run(
         poll_interval=poll_interval or (SIMULATED_POLL_FLOOR if simulate else REAL_POLL_FLOOR),
         only=only,
         retry_failed=retry_failed,
-        resubmit_unknown=resubmit_unknown,
+        # Nothing is paid on the simulator, and its tasks do not outlive the process.
+        resubmit_unknown=resubmit_unknown or simulate,
         max_cost=max_cost,
         prices=prices,
     )

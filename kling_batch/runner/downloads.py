@@ -18,8 +18,6 @@ from kling_batch.api import require_secure_url
 from kling_batch.hashing import sha256_file
 from kling_batch.runner.state import FileRecord
 
-_CHUNK = 1 << 16
-
 
 class DownloadError(Exception):
     """A download that did not complete after its retries."""
@@ -57,16 +55,17 @@ async def download_file(
             last_problem = str(problem) or type(problem).__name__
         else:
             size = partial.stat().st_size
-            if (total is None or size == total) and not _looks_like_mp4(partial):
+            if total is not None and size != total:
+                last_problem = f"got {size} of {total} bytes"
+            elif not _looks_like_mp4(partial):
                 partial.unlink()
                 last_problem = "what arrived is not an MP4 file"
-            elif total is None or size == total:
+            else:
                 digest = await anyio.to_thread.run_sync(sha256_file, partial)
                 _fsync(partial)
                 os.replace(partial, dest)
                 _fsync(dest.parent)
                 return FileRecord(name=dest.name, size=size, sha256=digest)
-            last_problem = f"got {size} of {total} bytes"
         if attempt < policy.attempts:
             await anyio.sleep(delay)
             delay = min(policy.max_backoff, delay * 2)
@@ -103,7 +102,9 @@ async def _fetch_into(http: httpx.AsyncClient, url: str, partial: Path) -> int |
         else:
             raise _Incomplete(f"the video URL answered HTTP {response.status_code}")
         with partial.open(mode) as handle:
-            async for chunk in response.aiter_raw(_CHUNK):
+            # No chunk size: httpx would hold bytes back until a chunk fills, and a cut
+            # connection would then lose them instead of leaving them for a Range resume.
+            async for chunk in response.aiter_raw():
                 handle.write(chunk)
     return total
 

@@ -67,6 +67,8 @@ _VIDEO_FILES = (("video_url", "video.mp4"), ("watermark_video_url", "video.water
 # A create that is still unanswered this long after Ctrl-C is abandoned to reconciliation.
 _SUBMIT_SHIELD_SECONDS = 30.0
 _PARALLEL_DOWNLOADS = 4
+# The states in which an entry ended without its video in this run.
+_GAVE_UP = (EntryState.FAILED, EntryState.CANCELED, EntryState.EXPIRED, EntryState.UNKNOWN)
 # A task that cannot be queried for this long is left in flight for the next run.
 _POLL_OUTAGE_SECONDS = 600.0
 # Creates of one entry in one run whose answers were lost and which the task list then showed
@@ -215,6 +217,7 @@ class _Runner:
         self.poll_policy = PollPolicy(floor=self.options.poll_interval)
         self.scope = anyio.CancelScope()
         self.submit_shields: set[anyio.CancelScope] = set()
+        self.started_at = time.time()
         self.prompt_locks: defaultdict[tuple[str, str | None], anyio.Lock] = defaultdict(anyio.Lock)
         self.stopping = False
 
@@ -250,7 +253,10 @@ class _Runner:
         self.events.emit(
             EventKind.RUN_FINISHED,
             done=summary.count(EntryState.DONE),
-            failed=len(states) - summary.count(EntryState.DONE),
+            failed=sum(summary.count(state) for state in _GAVE_UP),
+            unfinished=sum(
+                1 for state in states.values() if state not in (*_GAVE_UP, EntryState.DONE)
+            ),
             interrupted=self.interrupted or None,
             fatal=self.fatal,
             elapsed=round(summary.elapsed, 3),
@@ -347,6 +353,12 @@ class _Runner:
         if record is None or record.state in (EntryState.SUBMITTING, EntryState.IN_FLIGHT):
             async with self.slots:
                 record = await self._submit_and_wait(entry, record)
+                if self._vanished(record) and self.options.resubmit_unknown:
+                    # The service does not know the task it was given (a simulator started
+                    # afresh, another region): the user allowed sending it again.
+                    self.layout.set_aside(entry.id)
+                    self.store.forget(entry.id)
+                    record = await self._submit_and_wait(entry, None)
         if record is not None and record.state is EntryState.SUCCEEDED:
             async with self.download_slots:
                 await self._download(entry, record)
@@ -383,7 +395,10 @@ class _Runner:
                 record = await self._submit(entry)
         if record.state is not EntryState.IN_FLIGHT:
             return record
-        return await self._poll_until_done(entry, record)
+        # A task this run did not just create (resumed, or adopted by a settle) may have ended
+        # long ago: look at once rather than wait out a gap chosen for its age.
+        fresh = record.submitted_at is not None and record.submitted_at >= self.started_at
+        return await self._poll_until_done(entry, record, look_now=not fresh)
 
     async def _submit(self, entry: Entry) -> EntryRecord | None:
         uploaded: dict[Path, str] = {}
@@ -501,7 +516,9 @@ class _Runner:
             state=EntryState.UNKNOWN,
         )
 
-    async def _poll_until_done(self, entry: Entry, record: EntryRecord) -> EntryRecord:
+    async def _poll_until_done(
+        self, entry: Entry, record: EntryRecord, *, look_now: bool = False
+    ) -> EntryRecord:
         assert record.task_id is not None
         submitted_at = record.submitted_at or record.intent_at
         kind = (entry.model, entry.mode, entry.duration)
@@ -511,10 +528,13 @@ class _Runner:
         # never inflates the expectation.
         seen_running_at = submitted_at
         while True:
-            delay = self.poll_policy.next_delay(
-                age=time.time() - submitted_at, expected=self.render_times.expected(kind)
-            )
-            await anyio.sleep(delay)
+            if look_now:
+                look_now = False
+            else:
+                delay = self.poll_policy.next_delay(
+                    age=time.time() - submitted_at, expected=self.render_times.expected(kind)
+                )
+                await anyio.sleep(delay)
             polled_at = time.time()
             try:
                 task = await self.client.get_task(record.task_id)
@@ -638,6 +658,14 @@ class _Runner:
             EventKind.ENTRY_FAILED, entry.id, code=code, message=message, request_id=request_id
         )
         return record
+
+    def _vanished(self, record: EntryRecord | None) -> bool:
+        return (
+            record is not None
+            and record.state is EntryState.UNKNOWN
+            and record.task_status is TaskStatus.UNKNOWN
+            and not self.stopping
+        )
 
     async def _files_intact(self, record: EntryRecord) -> bool:
         return await anyio.to_thread.run_sync(

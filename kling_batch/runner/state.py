@@ -344,11 +344,24 @@ class StateStore:
         elif task.status is TaskStatus.CANCELED:
             changes.update(state=EntryState.CANCELED, finished_at=_epoch(task.end_time))
         elif task.status is TaskStatus.UNKNOWN:
-            changes.update(
-                state=EntryState.EXPIRED,
-                error_code="TaskExpired",
-                error_message=_expired_message(self._must_get(entry_id), task.task_id),
-            )
+            record = self._must_get(entry_id)
+            if _task_age_hours(record) >= TASK_ID_HOURS:
+                changes.update(
+                    state=EntryState.EXPIRED,
+                    error_code="TaskExpired",
+                    error_message=_expired_message(record, task.task_id),
+                )
+            else:
+                # Too young to have expired: this service does not know the task at all (another
+                # account, region or base URL, or a simulator that started afresh). Whether it
+                # renders elsewhere cannot be told from here, so it is not sent again blindly.
+                changes.update(
+                    state=EntryState.UNKNOWN,
+                    error_code="TaskNotFound",
+                    error_message=f"the service does not know task {task.task_id}, submitted "
+                    f"{_task_age_hours(record) * 60:.0f} min ago (another account, region or "
+                    "base URL?); check, then `run --resubmit-unknown` renders it again",
+                )
         else:
             changes["state"] = EntryState.IN_FLIGHT
         self._update(entry_id, **changes)
@@ -528,10 +541,13 @@ def _json_or_none(value: Mapping[str, Any] | None) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
+def _task_age_hours(record: EntryRecord) -> float:
+    return (time.time() - (record.submitted_at or record.intent_at)) / 3600
+
+
 def _expired_message(record: EntryRecord, task_id: str) -> str:
     """Why an entry's task is gone, in words that say what to do next."""
-    submitted = record.submitted_at or record.intent_at
-    age_hours = (time.time() - submitted) / 3600
+    age_hours = _task_age_hours(record)
     # The service forgets a task id 24 h after its creation (dashscope-kling-api.md, "Query").
     when = f"submitted {age_hours:.1f} h ago; " if age_hours >= TASK_ID_HOURS else ""
     return (

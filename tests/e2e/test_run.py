@@ -369,3 +369,23 @@ def test_status_reads_the_state_without_network(start_simulator, workspace: Work
     assert rows["good"]["billed_seconds"] == 3
     assert rows["good"]["estimated_seconds"] == 3
     assert sim.simulator.stats().requests == before
+
+
+def test_a_simulated_run_stopped_by_sigterm_resumes_to_the_end(workspace: Workspace) -> None:
+    manifest = simple_manifest(workspace, 6)
+    args = ["run", str(manifest), "--simulate", "--simulate-render-seconds", "2", "--output"]
+    process = workspace.start(None, *args, str(workspace.output))
+    wait_for_file_line(workspace.folder() / "events.jsonl", '"submitted"')
+
+    assert interrupt(process, signal.SIGTERM) == 130
+    finished = [
+        json.loads(line)
+        for line in (workspace.folder() / "events.jsonl").read_text().splitlines()
+        if '"run_finished"' in line
+    ]
+    assert finished[-1]["interrupted"] is True and finished[-1]["unfinished"] >= 1
+    resumed = workspace.run(None, *args, str(workspace.output), "--poll-interval", "0.2")
+
+    # The first simulator ended with its process: the resumed run renders those entries again.
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert {row["status"] for row in workspace.results().values()} == {"done"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -133,6 +134,9 @@ def test_run_marks_a_task_past_24_hours_expired_with_a_clear_message(make_bench:
     manifest = bench.manifest(ONE)
     bench.run(manifest, stop=StopAt(at(EventKind.SUBMITTED)))
     bench.simulator.advance(25 * HOUR)
+    # This machine's clock cannot be moved on: the record is aged by as much instead.
+    with sqlite3.connect(bench.layout(manifest).state) as db:
+        db.execute("UPDATE entries SET submitted_at = submitted_at - ?", (25 * HOUR,))
 
     summary = bench.run(manifest)
 
@@ -145,6 +149,24 @@ def test_run_marks_a_task_past_24_hours_expired_with_a_clear_message(make_bench:
     assert "--retry-failed" in (record.error_message or "")
     assert bench.plan(manifest).entries[0].action is Action.LEAVE_FAILED
     assert bench.plan(manifest, retry_failed=True).entries[0].action is Action.RETRY
+
+
+def test_a_young_task_the_service_does_not_know_is_unknown_not_expired(
+    make_bench: MakeBench,
+) -> None:
+    bench: Bench = make_bench(render_seconds=60)
+    manifest = bench.manifest(ONE)
+    bench.run(manifest, stop=StopAt(at(EventKind.SUBMITTED)))
+    bench.simulator.advance(25 * HOUR)  # the service forgot it; this machine says minutes ago
+
+    summary = bench.run(manifest)
+
+    assert summary is not None and summary.states == {"sea": EntryState.UNKNOWN}
+    with bench.store(manifest) as store:
+        record = store.get("sea")
+    assert record is not None and record.error_code == "TaskNotFound"
+    assert "--resubmit-unknown" in (record.error_message or "")
+    assert bench.plan(manifest).entries[0].action is Action.LEAVE_UNKNOWN
 
 
 def test_run_uploads_an_expired_local_file_again_before_submitting(bench: Bench) -> None:

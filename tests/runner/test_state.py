@@ -51,7 +51,7 @@ def test_an_entry_walks_through_its_states_and_survives_reopening(tmp_path: Path
     [
         (TaskStatus.FAILED, EntryState.FAILED),
         (TaskStatus.CANCELED, EntryState.CANCELED),
-        (TaskStatus.UNKNOWN, EntryState.EXPIRED),
+        (TaskStatus.UNKNOWN, EntryState.UNKNOWN),  # young: not expired, unknown here
         (TaskStatus.RUNNING, EntryState.IN_FLIGHT),
     ],
 )
