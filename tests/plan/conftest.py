@@ -156,3 +156,17 @@ def make_bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Call
 @pytest.fixture
 def bench(make_bench: Callable[..., Bench]) -> Bench:
     return make_bench()
+
+
+# One shot with a local first frame (`start.png` in the bench's root), shared by the plan and
+# expiry tests.
+LOCAL_FLOWER = """
+    version: 1
+    name: batch
+    defaults: {mode: std, duration: 3}
+    shots:
+      - id: flower
+        prompt: a flower opens
+        media:
+          - {type: first_frame, path: start.png}
+"""

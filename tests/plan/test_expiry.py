@@ -27,7 +27,7 @@ from kling_batch.runner.expiry import (
 )
 from kling_batch.runner.state import EntryState
 
-from .conftest import Bench, MakeBench, StopAt, at, make_image
+from .conftest import LOCAL_FLOWER, Bench, MakeBench, StopAt, at, make_image
 
 ONE = """
     version: 1
@@ -35,17 +35,6 @@ ONE = """
     defaults: {mode: std, duration: 3, aspect_ratio: "16:9"}
     shots:
       - {id: sea, prompt: a calm sea}
-"""
-
-LOCAL = """
-    version: 1
-    name: batch
-    defaults: {mode: std, duration: 3}
-    shots:
-      - id: flower
-        prompt: a flower opens
-        media:
-          - {type: first_frame, path: start.png}
 """
 
 
@@ -98,7 +87,7 @@ def test_a_done_entry_needs_no_link_and_gets_no_warning(bench: Bench) -> None:
 
 def test_an_expired_upload_is_announced_where_the_entry_will_send(bench: Bench) -> None:
     make_image(bench.root / "start.png")
-    manifest = bench.manifest(LOCAL)
+    manifest = bench.manifest(LOCAL_FLOWER)
     bench.run(manifest)
     manifest.path.write_text(manifest.path.read_text().replace("a flower opens", "a rose opens"))
     manifest = bench.reload(manifest)
@@ -171,7 +160,7 @@ def test_a_young_task_the_service_does_not_know_is_unknown_not_expired(
 
 def test_run_uploads_an_expired_local_file_again_before_submitting(bench: Bench) -> None:
     make_image(bench.root / "start.png")
-    manifest = bench.manifest(LOCAL)
+    manifest = bench.manifest(LOCAL_FLOWER)
     bench.run(manifest)
     first_url = _sent_url(bench, manifest)
     # 49 hours pass: the service has dropped the upload, and the state's clock says so too.
@@ -193,7 +182,7 @@ def test_run_uploads_an_expired_local_file_again_before_submitting(bench: Bench)
 
 def test_run_reuses_an_upload_with_time_left(bench: Bench) -> None:
     make_image(bench.root / "start.png")
-    manifest = bench.manifest(LOCAL)
+    manifest = bench.manifest(LOCAL_FLOWER)
     bench.run(manifest)
     first_url = _sent_url(bench, manifest)
     manifest.path.write_text(manifest.path.read_text().replace("a flower opens", "a rose opens"))

@@ -18,7 +18,7 @@ from kling_batch.runner.events import EventKind
 from kling_batch.runner.state import EntryState, StateStore
 from kling_batch.simulator import Faults, LostAnswer
 
-from .conftest import Bench, MakeBench, StopAt, at, make_image
+from .conftest import LOCAL_FLOWER, Bench, MakeBench, StopAt, at, make_image
 
 TWO = """
     version: 1
@@ -95,18 +95,7 @@ def test_a_changed_entry_is_rendered_again_and_the_plan_names_its_fields(bench: 
 
 def test_a_local_file_whose_content_changed_is_named(bench: Bench) -> None:
     make_image(bench.root / "start.png")
-    manifest = bench.manifest(
-        """
-        version: 1
-        name: batch
-        defaults: {mode: std, duration: 3}
-        shots:
-          - id: flower
-            prompt: a flower opens
-            media:
-              - {type: first_frame, path: start.png}
-        """
-    )
+    manifest = bench.manifest(LOCAL_FLOWER)
     bench.run(manifest)
     assert actions(bench.plan(manifest)) == {"flower": Action.SKIP}
     make_image(bench.root / "start.png", colour=(10, 200, 90))
@@ -308,18 +297,7 @@ def test_records_kept_before_fingerprinted_bodies_compare_with_the_body_sent(
     bench: Bench,
 ) -> None:
     make_image(bench.root / "start.png")
-    manifest = bench.manifest(
-        """
-        version: 1
-        name: batch
-        defaults: {mode: std, duration: 3}
-        shots:
-          - id: flower
-            prompt: a flower opens
-            media:
-              - {type: first_frame, path: start.png}
-        """
-    )
+    manifest = bench.manifest(LOCAL_FLOWER)
     bench.run(manifest)
     # What the migration leaves in rows written before the column existed.
     with sqlite3.connect(bench.layout(manifest).state) as db:
