@@ -30,6 +30,7 @@ from kling_batch.runner.expiry import (
     upload_notices,
 )
 from kling_batch.runner.state import EntryRecord, EntryState, StateStore
+from kling_batch.runner.world import World
 
 _ALIASES = {model: alias for alias, model in MODEL_ALIASES.items()}
 # States in which an entry's earlier task may still be billed when it is rendered again.
@@ -103,7 +104,14 @@ class PlannedEntry:
                 return f"{state}{code}: rendered again (--retry-failed)"
             case Action.RESUBMIT:
                 return "unsettled submission sent again (--resubmit-unknown): may pay twice"
+            case Action.RESTART:
+                return "left midway on the in-process simulator, which forgot it: rendered again"
             case Action.SETTLE:
+                if self.state is EntryState.UNKNOWN:
+                    return (
+                        "unsettled submission: looked up in the task list again, "
+                        "sent again only if it never arrived"
+                    )
                 return (
                     "a create's answer was lost: looked up in the task list first, "
                     "sent again only if it never arrived"
@@ -176,6 +184,7 @@ class Plan:
     entries: tuple[PlannedEntry, ...]
     prices: PriceTable
     limit: Limit | None = None
+    world: World | None = None  # where the output's records were made; None: no records yet
 
     @property
     def currency(self) -> str:
@@ -256,6 +265,7 @@ class Plan:
             "manifest": str(self.manifest.path),
             "name": self.manifest.name,
             "output": str(self.output),
+            "simulated": None if self.world is None else self.world.simulated,
             "currency": self.currency,
             "prices": {"source": self.prices.source, "as_of": self.prices.as_of},
             "entries": [p.to_json() for p in self.entries],
@@ -294,6 +304,7 @@ def build_plan(
     resubmit_unknown: bool = False,
     limit: Limit | None = None,
     now: float | None = None,
+    tasks_outlive_run: bool | None = None,
 ) -> Plan:
     """The plan of `run` for `entries` (default: all of the manifest) with these flags.
 
@@ -301,6 +312,10 @@ def build_plan(
     their sha256, as `run` does before skipping an entry; sends nothing anywhere.
     """
     moment = time.time() if now is None else now
+    world = store.world() if store is not None else None
+    if tasks_outlive_run is None:
+        # An output made on the in-process simulator can only be run there again.
+        tasks_outlive_run = world is None or not world.in_process
     planned = tuple(
         plan_entry(
             entry,
@@ -310,11 +325,12 @@ def build_plan(
             uploads=store.get_upload if store is not None else _no_uploads,
             retry_failed=retry_failed,
             resubmit_unknown=resubmit_unknown,
+            tasks_outlive_run=tasks_outlive_run,
             now=moment,
         )
         for entry in (manifest.entries if entries is None else entries)
     )
-    return Plan(manifest, layout.folder, planned, prices, limit)
+    return Plan(manifest, layout.folder, planned, prices, limit, world)
 
 
 def plan_entry(
@@ -327,6 +343,7 @@ def plan_entry(
     retry_failed: bool,
     resubmit_unknown: bool,
     now: float,
+    tasks_outlive_run: bool = True,
 ) -> PlannedEntry:
     intact = (
         record is not None
@@ -339,6 +356,8 @@ def plan_entry(
         files_intact=intact,
         retry_failed=retry_failed,
         resubmit_unknown=resubmit_unknown,
+        tasks_outlive_run=tasks_outlive_run,
+        now=now,
     )
     estimate = prices.estimate(entry)
     if record is None:

@@ -36,6 +36,7 @@ def test_every_command_loads_and_has_help() -> None:
         "run",
         "status",
         "cancel",
+        "audit",
         "report",
         "simulator",
     }

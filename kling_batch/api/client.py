@@ -63,8 +63,13 @@ DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool
 DEFAULT_LIMITS: Final = httpx.Limits(max_connections=32, max_keepalive_connections=16)
 
 CREATE_PATH: Final = "/services/aigc/video-generation/video-synthesis"
-# "The window is at most 24 h" (list tasks); longer spans are cut into windows of this size.
+# "The window is at most 24 h" (list tasks).
 LIST_WINDOW: Final = timedelta(hours=24)
+# The zone the service reads the list filter's digits in is not documented: any reading from UTC
+# to Beijing time (UTC+8, the zone of its own time strings) is plausible. The digits asked for
+# cover a span under every such reading, so one request covers 24 h less that spread.
+LIST_ZONE_SPREAD: Final = timedelta(hours=8)
+LIST_SPAN: Final = LIST_WINDOW - LIST_ZONE_SPREAD
 LIST_PAGE_SIZE: Final = 100
 # A guard against a server whose paging never ends, not a limit anyone should meet.
 LIST_MAX_PAGES: Final = 1000
@@ -191,9 +196,12 @@ class DashScopeClient:
     ) -> list[TaskListItem]:
         """Every task created between `start` and `end` (aware datetimes), all pages.
 
-        Spans over 24 hours are listed as consecutive 24-hour windows, since the service refuses
-        longer ones. The service has times to the second, so the span is widened to whole
-        seconds outward: nothing at its edges is missed.
+        Correctness never rests on the zone the service reads the filter in: each request's
+        digits cover its span whether they are read as UTC or as Beijing time (or between), and
+        the rows are then kept by `gmt_create`, the one unambiguous time (epoch ms). A row
+        without `gmt_create` is kept: it cannot be placed. Spans longer than one request covers
+        are listed as consecutive requests. The service has times to the second, so the span is
+        widened to whole seconds outward: nothing at its edges is missed.
         """
         if start.tzinfo is None or end.tzinfo is None:
             raise ValueError("list_tasks needs timezone-aware datetimes (naive time is ambiguous)")
@@ -204,14 +212,19 @@ class DashScopeClient:
         if high < low:
             raise ValueError(f"list_tasks: end {end.isoformat()} is before start")
         seen: dict[str, TaskListItem] = {}
-        window_start = low
+        span_start = low
         while True:
-            window_end = min(window_start + LIST_WINDOW, high)
-            for item in await self._list_window(window_start, window_end, model, status):
+            span_end = min(span_start + LIST_SPAN, high)
+            for item in await self._list_window(span_start, span_end, model, status):
                 seen.setdefault(item.task_id, item)
-            if window_end >= high:
-                return list(seen.values())
-            window_start = window_end
+            if span_end >= high:
+                break
+            span_start = span_end
+        return [
+            item
+            for item in seen.values()
+            if item.created_at is None or low <= item.created_at <= high
+        ]
 
     async def cancel_task(self, task_id: str) -> None:
         """Cancel a PENDING task; `CancelRefused` once it runs or has ended.
@@ -262,9 +275,11 @@ class DashScopeClient:
         model: str | None,
         status: TaskStatus | None,
     ) -> list[TaskListItem]:
+        # The earliest reading of the start digits is UTC's, the latest of the end digits is
+        # Beijing's: between them, the digits cover [start, end] however they are read.
         params = {
-            "start_time": decode.list_time(start),
-            "end_time": decode.list_time(end),
+            "start_time": decode.list_time(start, UTC),
+            "end_time": decode.list_time(end + LIST_ZONE_SPREAD, UTC),
             "page_size": str(LIST_PAGE_SIZE),
         }
         if model is not None:

@@ -10,7 +10,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -111,11 +111,11 @@ def epoch_ms(value: object) -> datetime | None:
         return None
 
 
-def list_time(moment: datetime) -> str:
-    """An aware datetime as the list call's `YYYYMMDDhhmmss` (Beijing time)."""
+def list_time(moment: datetime, zone: tzinfo = BEIJING) -> str:
+    """An aware datetime as the list call's `YYYYMMDDhhmmss`, written in `zone`."""
     if moment.tzinfo is None:
         raise ValueError("list_tasks needs timezone-aware datetimes (naive time is ambiguous)")
-    return moment.astimezone(BEIJING).strftime(LIST_TIME_FORMAT)
+    return moment.astimezone(zone).strftime(LIST_TIME_FORMAT)
 
 
 # --- tasks ------------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from datetime import datetime
 
 # Documented codes that mean the account itself cannot go on: bad key, no access, unpaid bill,
 # a model the account (or region) does not have. Sub-codes such as "AccessDenied.Unpurchased"
-# belong to their family.
+# belong to their family. The code decides, whatever the status: the service answers Arrearage
+# with a 400, the status of a plain bad request.
 ACCOUNT_CODES = ("InvalidApiKey", "AccessDenied", "Arrearage", "ModelNotFound")
 
 
@@ -177,10 +178,15 @@ def error_for_answer(
 ) -> ApiError:
     """The one mapping from a non-2xx answer (status and decoded `code`) to the tree.
 
-    The code decides when there is one; the status decides otherwise, so an answer from a proxy
-    that never reached DashScope (an HTML 502, a bare 401) still lands on the right branch.
+    An account code makes an `AccountError` whatever the status (a 400 Arrearage, even a 429 or
+    a 5xx), and a Throttling code a `ThrottledError`. Otherwise the status decides, so an answer
+    from a proxy that never reached DashScope (an HTML 502, a bare 401) still lands on the right
+    branch; a 401 or 403 stays account-level whatever its code: a permission code this table
+    does not list concerns the key, not the entry.
     """
     text = message or f"HTTP {http_status} without a readable error body"
+    if is_account_code(code):
+        return AccountError(text, code=code, request_id=request_id, http_status=http_status)
     if http_status == 429 or (code is not None and code.startswith("Throttling")):
         return ThrottledError(
             text,
@@ -190,7 +196,7 @@ def error_for_answer(
             retry_after=retry_after,
         )
     kind: type[ApiError]
-    if is_account_code(code) or http_status in (401, 403):
+    if http_status in (401, 403):
         kind = AccountError
     elif 400 <= http_status < 500:
         kind = RequestRejected

@@ -8,6 +8,7 @@ in clear text (the simulator on 127.0.0.1 is the one exception, by design).
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 import string
@@ -43,6 +44,12 @@ class ApiKey:
 
     def reveal(self) -> str:
         return self._value
+
+    def fingerprint(self) -> str:
+        """A one-way name of the key's account, safe to write down: 16 hex digits of a tagged
+        SHA-256, from which the key cannot be recovered."""
+        tagged = b"kling-batch account\0" + self._value.encode()
+        return hashlib.sha256(tagged).hexdigest()[:16]
 
     def __repr__(self) -> str:
         return "ApiKey(***)"

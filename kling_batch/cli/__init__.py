@@ -20,6 +20,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("kling_batch.cli.run_commands", "run"),
     "status": ("kling_batch.cli.run_commands", "status"),
     "cancel": ("kling_batch.cli.plan_commands", "cancel"),
+    "audit": ("kling_batch.cli.audit_command", "audit"),
     "report": ("kling_batch.cli.report_command", "report"),
     "simulator": ("kling_batch.cli.simulator_command", "simulator_command"),
 }

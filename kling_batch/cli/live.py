@@ -190,6 +190,8 @@ def notice(event: Event) -> Text | None:
     if kind is EventKind.ENTRY_UNKNOWN:
         return _line("? ", "red", who, f" could not be settled: {data.get('reason', '')}")
     if kind is EventKind.ENTRY_CHANGED:
+        if data.get("message"):
+            return _line("~ ", "cyan", who, f" {data['message']}")
         return _line("~ ", "cyan", who, " changed in the manifest: rendering it again")
     if kind is EventKind.SUBMIT_AMBIGUOUS:
         reason = data.get("reason", "no answer")

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
 import anyio
 import click
 
-from kling_batch.api import (
-    DEFAULT_BASE_URL,
-    AccountError,
-    ConfigurationError,
-    api_key_from_env,
-    require_secure_url,
-)
 from kling_batch.cli.columns import columns
 from kling_batch.cli.cost_options import (
     limit_or_exit,
@@ -26,9 +18,15 @@ from kling_batch.cli.cost_options import (
     max_cost_option,
     prices_option,
 )
-from kling_batch.cli.errors import FatalError, InvalidInput
+from kling_batch.cli.errors import InvalidInput
 from kling_batch.cli.exit_codes import ExitCode
 from kling_batch.cli.options import load_or_exit, manifest_argument, output_option
+from kling_batch.cli.service import (
+    base_url_option,
+    connection_or_exit,
+    service_errors,
+    simulate_option,
+)
 from kling_batch.manifest.model import Entry, Manifest
 from kling_batch.plan import Plan, PlannedEntry, build_plan
 from kling_batch.prices import PriceTableError
@@ -42,16 +40,10 @@ from kling_batch.runner.remote import (
     refresh_in_flight,
     waiting,
 )
-from kling_batch.runner.run import Connection, SelectionError, select_entries
-from kling_batch.runner.state import StateLocked, StateStore
+from kling_batch.runner.run import SelectionError, select_entries
+from kling_batch.runner.state import StateStore
+from kling_batch.runner.world import world_note
 
-base_url_option = click.option(
-    "--base-url",
-    envvar="DASHSCOPE_BASE_URL",
-    default=DEFAULT_BASE_URL,
-    show_default="$DASHSCOPE_BASE_URL, else DashScope Beijing",
-    help="DashScope API base URL. Plain http:// only for a loopback host (a local simulator).",
-)
 only_option = click.option(
     "--only",
     multiple=True,
@@ -82,6 +74,10 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Machine-read
     "Without it, plan sends nothing anywhere.",
 )
 @base_url_option
+@simulate_option(
+    "Plan `run --simulate`: on the built-in simulator, which forgets its tasks when its run "
+    "ends, so entries left midway are rendered again. With --refresh, nothing is asked."
+)
 @json_option
 def plan(
     manifest: Path,
@@ -93,6 +89,7 @@ def plan(
     max_cost: Decimal | None,
     refresh: bool,
     base_url: str,
+    simulate: bool,
     as_json: bool,
 ) -> None:
     """Show what `run MANIFEST` would do with each entry, and what it would cost.
@@ -108,8 +105,8 @@ def plan(
     limit = limit_or_exit(loaded, max_cost, prices)
     layout = OutputLayout.for_manifest(output_root, loaded.name)
     if refresh and waiting(layout, entries):
-        connection = _connection(base_url)
-        with _remote_errors():
+        connection = connection_or_exit(base_url, simulate=simulate)
+        with service_errors():
             refreshed = anyio.run(refresh_in_flight, loaded, entries, connection, output_root)
         _tell_refreshed(refreshed)
     store = StateStore(layout.state, readonly=True) if layout.state.exists() else None
@@ -123,6 +120,7 @@ def plan(
             retry_failed=retry_failed,
             resubmit_unknown=resubmit_unknown,
             limit=limit,
+            tasks_outlive_run=False if simulate else None,
         )
     except PriceTableError as error:
         raise InvalidInput(str(error)) from None
@@ -141,9 +139,18 @@ def plan(
 @output_option
 @only_option
 @base_url_option
+@simulate_option(
+    "Cancel on the built-in simulator: its tasks ended with the run that made them, so this "
+    "only checks that the output is a simulated one."
+)
 @json_option
 def cancel(
-    manifest: Path, output_root: Path, only: tuple[str, ...], base_url: str, as_json: bool
+    manifest: Path,
+    output_root: Path,
+    only: tuple[str, ...],
+    base_url: str,
+    simulate: bool,
+    as_json: bool,
 ) -> None:
     """Cancel the manifest's tasks that are still PENDING remotely.
 
@@ -158,8 +165,8 @@ def cancel(
     layout = OutputLayout.for_manifest(output_root, loaded.name)
     outcomes: tuple[Cancellation, ...] = ()
     if waiting(layout, entries, cancel=True):  # else no key is needed, nor any request
-        connection = _connection(base_url)
-        with _remote_errors():
+        connection = connection_or_exit(base_url, simulate=simulate)
+        with service_errors():
             outcomes = anyio.run(cancel_pending, loaded, entries, connection, output_root)
     if as_json:
         for outcome in outcomes:
@@ -181,24 +188,6 @@ def _select(manifest: Manifest, only: Sequence[str]) -> list[Entry]:
         return select_entries(manifest, only)
     except SelectionError as error:
         raise InvalidInput(str(error)) from None
-
-
-def _connection(base_url: str) -> Connection:
-    try:
-        return Connection(base_url=require_secure_url(base_url), api_key=api_key_from_env())
-    except ConfigurationError as error:
-        raise InvalidInput(str(error)) from None
-
-
-@contextmanager
-def _remote_errors() -> Iterator[None]:
-    """What stops `plan --refresh` and `cancel`, as exit statuses."""
-    try:
-        yield
-    except StateLocked as locked:
-        raise FatalError(f"{locked}; Ctrl-C keeps its state") from None
-    except AccountError as error:
-        raise FatalError(str(error)) from None
 
 
 def _tell_refreshed(refreshed: tuple[Refreshed, ...]) -> None:
@@ -245,6 +234,9 @@ def render_plan(plan: Plan) -> list[str]:
         lines.append(f"budget: {plan.limit}: {verdict}")
     as_of = f" (as of {plan.prices.as_of})" if plan.prices.as_of else ""
     lines.append(f"prices: {currency} per second of video; {plan.prices.source}{as_of}")
+    note = world_note(plan.world)
+    if note:
+        lines.append(note)
     notes = [f"  {p.id}: {p.note}" for p in plan.entries if p.note]
     if notes:
         lines += ["", "notes:", *notes]

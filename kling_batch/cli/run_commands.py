@@ -10,15 +10,7 @@ from pathlib import Path
 
 import anyio
 import click
-import stamina
 
-from kling_batch.api import (
-    DEFAULT_BASE_URL,
-    ApiKey,
-    ConfigurationError,
-    api_key_from_env,
-    require_secure_url,
-)
 from kling_batch.cli.columns import columns
 from kling_batch.cli.cost_options import (
     limit_or_exit,
@@ -30,23 +22,29 @@ from kling_batch.cli.display import open_display
 from kling_batch.cli.errors import FatalError, InvalidInput
 from kling_batch.cli.exit_codes import ExitCode
 from kling_batch.cli.options import load_or_exit, manifest_argument, output_option
+from kling_batch.cli.service import (
+    base_url_option,
+    connection_or_exit,
+    service_errors,
+    simulate_option,
+    usable_output,
+)
 from kling_batch.prices import PriceTableError
 from kling_batch.runner.artifacts import OutputLayout
 from kling_batch.runner.budget import BudgetExceeded, money
 from kling_batch.runner.expiry import ExpiryNotice, status_notices
+from kling_batch.runner.lock import StateLocked
 from kling_batch.runner.results import entry_result
 from kling_batch.runner.run import (
-    Connection,
     RunOptions,
     RunSummary,
     SelectionError,
     run_manifest,
     select_entries,
 )
-from kling_batch.runner.state import EntryState, StateLocked, StateStore
-from kling_batch.simulator import Simulator, SimulatorConfig, simulator_transport
+from kling_batch.runner.state import EntryState, StateStore
+from kling_batch.runner.world import world_note
 
-SIMULATED_BASE_URL = "http://localhost/api/v1"
 # Real renders take minutes and the polling policy learns their length, so a 5 s floor costs
 # little lag; the simulator renders in seconds, so its demo polls finer.
 REAL_POLL_FLOOR = 5.0
@@ -56,14 +54,7 @@ SIMULATED_POLL_FLOOR = 0.5
 @click.command()
 @manifest_argument
 @output_option
-@click.option(
-    "--base-url",
-    envvar="DASHSCOPE_BASE_URL",
-    metavar="URL",
-    default=DEFAULT_BASE_URL,
-    show_default="$DASHSCOPE_BASE_URL, else DashScope Beijing",
-    help="DashScope API base URL. Plain http:// only for a loopback host (a local simulator).",
-)
+@base_url_option
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 100),
@@ -92,11 +83,10 @@ SIMULATED_POLL_FLOOR = 0.5
     is_flag=True,
     help="Send again entries whose earlier submission could not be settled (may pay twice).",
 )
-@click.option(
-    "--simulate",
-    is_flag=True,
-    help="Run against the built-in simulator, in this process: no key, no network. Its tasks "
-    "end with the process, so a resumed simulated run renders unfinished entries again.",
+@simulate_option(
+    "Run against the built-in simulator, in this process: no key, no network, nothing paid. "
+    "Its tasks end with the process, so a resumed simulated run renders unfinished entries "
+    "again. An output made with --simulate is kept for simulated runs only."
 )
 @click.option(
     "--simulate-render-seconds",
@@ -135,53 +125,33 @@ def run(
     loaded = load_or_exit(manifest)
     prices = load_prices(prices_file)
     limit_or_exit(loaded, max_cost, prices)  # a budget in another currency: refused up front
-    # Retries reach the user as events (events.jsonl, the display), not as stamina's log lines.
-    stamina.instrumentation.set_on_retry_hooks([])
     try:
         select_entries(loaded, only)
     except SelectionError as error:
         raise InvalidInput(str(error)) from None
-    try:
-        connection = (
-            _simulated_connection(simulate_render_seconds)
-            if simulate
-            else _real_connection(base_url)
-        )
-    except ConfigurationError as error:
-        raise InvalidInput(str(error)) from None
+    connection = connection_or_exit(
+        base_url, simulate=simulate, render_seconds=simulate_render_seconds
+    )
+    layout = OutputLayout.for_manifest(output_root, loaded.name)
+    usable_output(layout.folder)
     options = RunOptions(
         concurrency=concurrency,
         poll_interval=poll_interval or (SIMULATED_POLL_FLOOR if simulate else REAL_POLL_FLOOR),
         only=only,
         retry_failed=retry_failed,
-        # Nothing is paid on the simulator, and its tasks do not outlive the process.
-        resubmit_unknown=resubmit_unknown or simulate,
+        resubmit_unknown=resubmit_unknown,
         max_cost=max_cost,
         prices=prices,
     )
     try:
         # The display restores the terminal before anything else is printed.
-        with open_display(as_json=as_json, manifest=loaded) as display:
+        with service_errors(), open_display(as_json=as_json, manifest=loaded) as display:
             summary = anyio.run(run_manifest, loaded, connection, output_root, options, [display])
     except StateLocked as locked:
         raise FatalError(str(locked)) from None
     except (BudgetExceeded, PriceTableError) as refused:
         raise InvalidInput(str(refused)) from None
-    _finish(summary, OutputLayout.for_manifest(output_root, loaded.name), as_json)
-
-
-def _simulated_connection(render_seconds: float) -> Connection:
-    simulator = Simulator(SimulatorConfig(render_seconds=render_seconds))
-    return Connection(
-        base_url=SIMULATED_BASE_URL,
-        api_key=ApiKey("simulated-key"),
-        transport=simulator_transport(simulator),
-    )
-
-
-def _real_connection(base_url: str) -> Connection:
-    require_secure_url(base_url)
-    return Connection(base_url=base_url, api_key=api_key_from_env())
+    _finish(summary, layout, as_json)
 
 
 def _finish(summary: RunSummary, layout: OutputLayout, as_json: bool) -> None:
@@ -225,9 +195,11 @@ def status(manifest: Path, output_root: Path, prices_file: Path | None, as_json:
     now = time.time()
     records = {}
     notices: dict[str, tuple[ExpiryNotice, ...]] = {}
+    world = None
     if layout.state.exists():
         store = StateStore(layout.state, readonly=True)
         try:
+            world = store.world()
             records = {record.entry_id: record for record in store.all()}
             for entry in loaded.entries:
                 found = status_notices(entry, records.get(entry.id), store.get_upload, now)
@@ -243,8 +215,13 @@ def status(manifest: Path, output_root: Path, prices_file: Path | None, as_json:
         for row in rows:
             if row["id"] in notices:
                 row["warnings"] = [notice.to_json() for notice in notices[row["id"]]]
+            if world is not None:
+                row["simulated"] = world.simulated
             click.echo(json.dumps(row, ensure_ascii=False, sort_keys=True))
         return
+    note = world_note(world)
+    if note:
+        click.echo(note, err=True)  # stdout keeps the table alone, for scripts
     table = [["ENTRY", "STATE", "TASK", "EST S", "BILLED S", "EST COST", "COST", "DETAIL"]]
     for row in rows:
         detail = ""

@@ -11,10 +11,12 @@ import click
 from kling_batch.cli.exit_codes import ExitCode
 from kling_batch.simulator import (
     Faults,
+    ListZone,
     LostAnswer,
     Simulator,
     SimulatorConfig,
     SimulatorServer,
+    StoryboardEcho,
     is_loopback,
 )
 
@@ -109,7 +111,23 @@ def _fault(name: str, what: str) -> click.Option:
     show_default=True,
     help="What a lost create's client sees.",
 )
-@click.option("--arrearage", is_flag=True, help="Answer 403 Arrearage to every API request.")
+@click.option("--arrearage", is_flag=True, help="Answer 400 Arrearage to every API request.")
+@click.option(
+    "--list-zone",
+    type=click.Choice([z.value for z in ListZone]),
+    default=ListZone.BEIJING.value,
+    show_default=True,
+    help="The zone the task list reads its start_time / end_time digits in (undocumented by "
+    "the service; task times stay Beijing time either way).",
+)
+@click.option(
+    "--storyboard-echo",
+    type=click.Choice([e.value for e in StoryboardEcho]),
+    default=StoryboardEcho.ABSENT.value,
+    show_default=True,
+    help="What a query's orig_prompt holds for a storyboard sent without input.prompt "
+    "(undocumented): the key left out, an empty string, or the first shot's prompt.",
+)
 def simulator_command(
     host: str,
     port: int,
@@ -124,6 +142,8 @@ def simulator_command(
     slow_seconds: float,
     lost_answer: str,
     arrearage: bool,
+    list_zone: str,
+    storyboard_echo: str,
     **fault_options: float,
 ) -> None:
     """Serve a local DashScope simulator (base path /api/v1) until Ctrl-C or SIGTERM.
@@ -151,6 +171,8 @@ def simulator_command(
         seed=seed,
         faults=faults,
         arrearage=arrearage,
+        list_zone=ListZone(list_zone),
+        storyboard_echo=StoryboardEcho(storyboard_echo),
     )
     stop = threading.Event()
 

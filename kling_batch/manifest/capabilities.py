@@ -21,13 +21,18 @@ DURATION_MAX_WITH_VIDEO = 10  # with a base or feature video
 DEFAULT_DURATION = 5  # the service's default; a customize storyboard is split from it
 
 STORYBOARD_SHOTS_MAX = 6
-PROMPT_MAX = 2500  # longer prompts are cut silently by the service
-SHOT_PROMPT_MAX = 512
+# Longer prompts are truncated by the service, not refused: the rules warn (KB224, KB225).
+PROMPT_MAX = 2500
+SHOT_PROMPT_MAX = 512  # multi_prompt[].prompt
 
 
 @dataclass(frozen=True)
 class Inputs:
-    """One media combination the service accepts, and what it implies."""
+    """One media combination the service accepts, and what it implies.
+
+    Both models take `element_list` with any combination (the official page gives the
+    first-frame limit of 3 for both): only `reference_limit` and `element_limit` bound it.
+    """
 
     name: str
     omni_only: bool

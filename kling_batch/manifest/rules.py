@@ -6,7 +6,8 @@ checker turns them into located diagnostics with the rule's code and severity. C
 stable: `validate --format json` output, docs/manifest.md and editors depend on them.
 
 KB2xx: combinations of fields, KB3xx: local media files. The facts behind them live in
-`capabilities`.
+`capabilities`. A rule that goes is not replaced under its code: a retired code is never given
+to another rule (docs/manifest.md lists the retired ones).
 """
 
 from __future__ import annotations
@@ -137,17 +138,6 @@ def element_limit(s: Subject) -> Iterator[Finding]:
         yield Finding(
             ("element_list",),
             f"{count} elements; with a first frame at most {limit} are allowed",
-        )
-
-
-@rule("KB205", Severity.WARNING)
-def elements_on_standard(s: Subject) -> Iterator[Finding]:
-    """element_list is documented for the omni model only."""
-    if s.entry.element_ids and not s.omni:
-        yield Finding(
-            ("element_list",),
-            "the API reference lists element_list under the omni model; the standard model may "
-            "refuse it: add `model: omni` to be safe",
         )
 
 
@@ -314,6 +304,37 @@ def prompt_ignored(s: Subject) -> Iterator[Finding]:
             "a customize storyboard renders the prompts of its shots and ignores this one; "
             "remove it (it is still sent)",
         )
+
+
+# --- prompt length -------------------------------------------------------------------------------
+# The service cuts a prompt past its limit and renders the rest, without an error: it runs, but
+# probably not as written, hence warnings (the schema sets no maxLength on prompts).
+
+
+@rule("KB224", Severity.WARNING)
+def prompt_truncated(s: Subject) -> Iterator[Finding]:
+    """A prompt over 2500 characters: the service keeps the first 2500."""
+    prompt = s.entry.prompt
+    if prompt is None or len(prompt) <= cap.PROMPT_MAX or s.entry.shot_type == "customize":
+        return  # a customize storyboard ignores its prompt: KB215 says so
+    yield Finding(
+        ("prompt",),
+        f"the prompt is {len(prompt)} characters long; the service keeps the first "
+        f"{cap.PROMPT_MAX} characters and silently drops the rest: shorten it to keep all of it",
+    )
+
+
+@rule("KB225", Severity.WARNING)
+def shot_prompt_truncated(s: Subject) -> Iterator[Finding]:
+    """A storyboard shot prompt over 512 characters: the service keeps the first 512."""
+    for index, shot in enumerate(s.entry.multi_prompt):
+        if len(shot.prompt) > cap.SHOT_PROMPT_MAX:
+            yield Finding(
+                ("multi_prompt", index, "prompt"),
+                f"the shot prompt is {len(shot.prompt)} characters long; the service keeps the "
+                f"first {cap.SHOT_PROMPT_MAX} characters and drops the rest: shorten it to keep "
+                "all of it",
+            )
 
 
 # --- prompt references ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from kling_batch.runner.artifacts import OutputLayout, read_json_lines
 from kling_batch.runner.events import EventKind
 from kling_batch.runner.results import entry_result
 from kling_batch.runner.state import EntryRecord, EntryState, StateStore
+from kling_batch.runner.world import world_note
 
 PENDING = "pending"  # an entry the state store has never seen
 VIDEO_FILE = "video.mp4"
@@ -89,6 +90,9 @@ class ReportFacts:
     entries: tuple[EntryOutcome, ...]
     timing: RunTiming = field(default_factory=RunTiming)
     generated_at: float = field(default_factory=time.time)
+    # Where the output was made (runner/world.py): shown when its videos are not real renders.
+    simulated: bool | None = False
+    world_note: str | None = None
 
     @property
     def status_counts(self) -> dict[str, int]:
@@ -124,6 +128,7 @@ def gather(
     outcomes = tuple(
         _outcome(layout, entry, store.get(entry.id), prices) for entry in manifest.entries
     )
+    world = store.world()
     return ReportFacts(
         name=manifest.name,
         manifest_path=manifest.path,
@@ -131,6 +136,8 @@ def gather(
         price_source=prices.source,
         entries=outcomes,
         timing=timing,
+        simulated=world.simulated if world is not None else False,
+        world_note=world_note(world),
     )
 
 

@@ -42,6 +42,7 @@ _PAGE = Template(
 <header>
 <h1>$title</h1>
 <p class="meta">$meta</p>
+$world
 <section class="totals" aria-label="Totals">
 $totals
 </section>
@@ -79,10 +80,18 @@ def render_report(facts: ReportFacts) -> str:
         csp=_esc(_policy(css, js)),
         title=_esc(title),
         meta=_esc(meta),
+        world=(
+            f'<p class="world-note" role="note">{_esc(facts.world_note)}</p>'
+            if facts.world_note
+            else ""
+        ),
         totals=_totals(facts, counts),
         filters=_filters(len(facts.entries), counts),
         count=len(facts.entries),
-        cards="\n".join(_card(outcome, facts.currency) for outcome in facts.entries),
+        cards="\n".join(
+            _card(outcome, facts.currency, simulated=facts.simulated is not False)
+            for outcome in facts.entries
+        ),
         footer=_esc(footer),
         css=css,
         js=js,
@@ -158,12 +167,14 @@ def _filters(total: int, counts: dict[str, int]) -> str:
 # -- cards ---------------------------------------------------------------------------------
 
 
-def _card(outcome: EntryOutcome, currency: str) -> str:
+def _card(outcome: EntryOutcome, currency: str, *, simulated: bool = False) -> str:
     entry = outcome.entry
+    # On every card, so that a screenshot of one card cannot pass for a real render.
+    badge = '<span class="badge simulated">simulated</span>' if simulated else ""
     parts = [
         "<header>"
         f'<h2 class="id">{_esc(entry.id)}<span class="kind">{_esc(entry.kind)}</span></h2>'
-        f'<span class="badge status-{_esc(outcome.status)}">'
+        f'{badge}<span class="badge status-{_esc(outcome.status)}">'
         f"{_esc(_status_label(outcome.status))}</span></header>",
         _player(outcome),
         _prompt(entry),

@@ -6,8 +6,10 @@ reviewer reads is the run that happens.
 
 from __future__ import annotations
 
+import time
 from enum import StrEnum
 
+from kling_batch.runner.reconcile import CLOCK_SLACK, LIST_HORIZON
 from kling_batch.runner.state import EntryRecord, EntryState
 
 
@@ -16,25 +18,41 @@ class Action(StrEnum):
     RERENDER = "re-render"  # its content changed since the last render
     RETRY = "retry"  # failed, canceled or expired, and --retry-failed was given
     RESUBMIT = "resubmit"  # unsettled submission, and --resubmit-unknown was given
-    SETTLE = "settle"  # a create's answer was lost: find its task in the list first
+    RESTART = "restart"  # left midway on a service that forgot it (the in-process simulator)
+    SETTLE = "settle"  # a create's answer was lost (or not yet settled): look in the task list
     POLL = "poll"  # in flight: poll until it ends
     DOWNLOAD = "download"  # rendered; its files are missing or damaged
     SKIP = "skip"  # done, files intact
     LEAVE_FAILED = "failed"  # failed, canceled or expired; needs --retry-failed
-    LEAVE_UNKNOWN = "unknown"  # unsettled submission; needs --resubmit-unknown
+    LEAVE_UNKNOWN = "unknown"  # cannot be settled any more; needs --resubmit-unknown
 
     @property
     def sends(self) -> bool:
         """Whether this action creates (and pays for) a new task."""
-        return self in (Action.SUBMIT, Action.RERENDER, Action.RETRY, Action.RESUBMIT)
+        return self in (
+            Action.SUBMIT,
+            Action.RERENDER,
+            Action.RETRY,
+            Action.RESUBMIT,
+            Action.RESTART,
+        )
 
     @property
     def starts_over(self) -> bool:
         """Whether the entry's old record and artifacts are set aside first."""
-        return self in (Action.RERENDER, Action.RETRY, Action.RESUBMIT)
+        return self in (Action.RERENDER, Action.RETRY, Action.RESUBMIT, Action.RESTART)
 
 
 _ENDED_BADLY = (EntryState.FAILED, EntryState.CANCELED, EntryState.EXPIRED)
+# What a service whose tasks end with the process (the --simulate simulator) no longer knows.
+_GONE_WITH_THE_PROCESS = (
+    EntryState.SUBMITTING,
+    EntryState.IN_FLIGHT,
+    EntryState.SUCCEEDED,
+    EntryState.UNKNOWN,
+)
+# How long the task list can still settle an attempt.
+_SETTLE_HORIZON = (LIST_HORIZON - CLOCK_SLACK).total_seconds()
 
 
 def decide(
@@ -44,12 +62,19 @@ def decide(
     files_intact: bool,
     retry_failed: bool = False,
     resubmit_unknown: bool = False,
+    tasks_outlive_run: bool = True,
+    now: float | None = None,
 ) -> Action:
-    """`files_intact` matters only for a done entry: whether its recorded files are on disk."""
+    """`files_intact` matters only for a done entry: whether its recorded files are on disk.
+    `tasks_outlive_run` False: the service forgets its tasks when the process ends (the
+    in-process simulator), so an entry left midway is rendered again from the start."""
     if record is None:
         return Action.SUBMIT
     if record.fingerprint != fingerprint:
         return Action.RERENDER
+    if not tasks_outlive_run and record.state in _GONE_WITH_THE_PROCESS:
+        return Action.RESTART
+    moment = time.time() if now is None else now
     match record.state:
         case EntryState.DONE:
             return Action.SKIP if files_intact else Action.DOWNLOAD
@@ -60,7 +85,12 @@ def decide(
         case EntryState.SUBMITTING:
             return Action.SETTLE
         case EntryState.UNKNOWN:
-            return Action.RESUBMIT if resubmit_unknown else Action.LEAVE_UNKNOWN
+            if resubmit_unknown:
+                return Action.RESUBMIT
+            # An unsettled create is looked up again while the list still covers it.
+            if record.unsettled and moment - record.intent_at < _SETTLE_HORIZON:
+                return Action.SETTLE
+            return Action.LEAVE_UNKNOWN
         case state if state in _ENDED_BADLY:
             return Action.RETRY if retry_failed else Action.LEAVE_FAILED
     raise AssertionError(f"no action for state {record.state}")

@@ -1,15 +1,22 @@
 """Settling a submission whose answer was lost: was a task created, and which one is ours?
 
-Asked when a create timed out, was reset or answered 5xx, and when a run finds an entry that was
-mid-submit when the last run died. The task list is the only witness: a task of the same model,
-created inside the window around our attempt, that no other entry has claimed, whose `orig_prompt`
-is the prompt we sent. One such task is adopted; none means nothing was created (and the entry may
-be sent again); more than one cannot be told apart and is left for the user.
+Asked when a create timed out, was reset or answered 5xx, when a run finds an entry that was
+mid-submit when the last run died, and again for an entry an earlier look could not settle. The
+task list is the only witness, and only what it says unambiguously is used:
+
+- the window: tasks whose `gmt_create` (epoch ms) falls around the attempt; the client asks for
+  digits that cover it whatever zone the service reads them in (api/client.py, `list_tasks`);
+- the echo: a task is a candidate when its `orig_prompt` is what the service echoes for a body
+  like ours, as learned from this output's own tasks (runner/echo.py);
+- the claims: a task any entry of this output ever recorded is not a candidate.
+
+One candidate that no other unsettled entry could also own is adopted; none (on a second look)
+means the create never arrived, so sending it again cannot pay twice; anything else is left
+unsettled, with the reason, for a later look.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,11 +26,13 @@ import anyio
 
 from kling_batch.api import DashScopeClient
 from kling_batch.api.types import Task
+from kling_batch.runner.echo import EchoBasis, EchoMode
 
-# Clocks differ between us and the service, and a request spends time in flight.
-_CLOCK_SLACK = timedelta(seconds=120)
-# Tasks can be listed for 24 hours only; an older intent cannot be settled.
-_LIST_HORIZON = timedelta(hours=24)
+# Our clock and the service's differ, and a request spends time in flight: a task's gmt_create
+# may lie this far outside the attempt as our clock saw it.
+CLOCK_SLACK = timedelta(minutes=10)
+# Tasks can be listed for 24 hours only; an older attempt cannot be settled.
+LIST_HORIZON = timedelta(hours=24)
 # A task created a moment ago may not be listed yet: look twice before declaring it absent.
 _RELIST_DELAY = 1.0
 
@@ -41,88 +50,95 @@ class Settlement:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """A create whose answer is not known: what was sent, and from when."""
+
+    entry_id: str
+    model: str
+    basis: EchoBasis
+    intent_at: float  # epoch seconds, our clock
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """An unclaimed task as a query shows it, with its `gmt_create` from the list."""
+
+    task: Task
+    model: str
+    created_at: datetime | None
+
+
+ModesOf = Callable[[EchoBasis], frozenset[EchoMode]]
+
+
 async def settle_submission(
     client: DashScopeClient,
+    attempt: Attempt,
     *,
-    model: str,
-    prompt_key: str | None,
-    attempted_from: datetime,
-    attempted_until: datetime,
     claimed: Callable[[], set[str]],
-    rivals: Callable[[], int] = lambda: 0,
+    rivals: Callable[[], list[Attempt]],
+    modes: ModesOf,
     relist_delay: float = _RELIST_DELAY,
 ) -> Settlement:
-    """`claimed`: the task ids this output already holds. `rivals`: how many other entries are
-    mid-submit with the same model and prompt (their tasks would be indistinguishable from this
-    one's). Both are asked again at every look, since the run goes on meanwhile."""
+    """`claimed`: every task id this output holds. `rivals`: the other entries whose creates are
+    unsettled too (a candidate one of them could own is not ours to take). `modes`: the echoes
+    to expect of a body. All three are asked again at every look, since the run goes on."""
     now = datetime.now(UTC)
-    if now - attempted_from > _LIST_HORIZON - _CLOCK_SLACK:
+    attempted = datetime.fromtimestamp(attempt.intent_at, UTC)
+    if now - attempted > LIST_HORIZON - CLOCK_SLACK:
         return Settlement(
             Verdict.UNSETTLED, reason="the attempt is older than the 24 h the task list covers"
         )
-    start = attempted_from - _CLOCK_SLACK
-    end = min(now, attempted_until + _CLOCK_SLACK)
+    start = attempted - CLOCK_SLACK
     for look in range(2):
-        matches, unreadable = await _matching_tasks(
-            client, model, prompt_key, start, end, claimed()
-        )
-        competing = rivals()
-        if matches and competing:
+        end = datetime.now(UTC) + CLOCK_SLACK
+        ours = modes(attempt.basis)
+        candidates = [
+            seen
+            for seen in await unclaimed_tasks(client, attempt.model, start, end, claimed())
+            if attempt.basis.could_echo(seen.task.orig_prompt, ours)
+        ]
+        if len(candidates) > 1:
+            ids = ", ".join(seen.task.task_id for seen in candidates)
             return Settlement(
                 Verdict.UNSETTLED,
-                reason=f"{competing} other entries with the same prompt are unsettled too; "
-                "their tasks cannot be told apart",
+                reason=f"{len(candidates)} unclaimed tasks in the window look like it: {ids}",
             )
-        if len(matches) == 1:
-            return Settlement(Verdict.ADOPTED, task=matches[0])
-        if len(matches) > 1:
-            ids = ", ".join(task.task_id for task in matches)
-            return Settlement(
-                Verdict.UNSETTLED,
-                reason=f"{len(matches)} unclaimed tasks with the same prompt match: {ids}",
-            )
-        if unreadable:
-            # A task that does not say its prompt could be ours: never call that "not created".
-            return Settlement(
-                Verdict.UNSETTLED,
-                reason=f"{unreadable} unclaimed tasks in the window do not say their prompt",
-            )
+        if candidates:
+            (seen,) = candidates
+            others = [rival.entry_id for rival in rivals() if _could_own(rival, seen, modes)]
+            if others:
+                return Settlement(
+                    Verdict.UNSETTLED,
+                    reason=f"task {seen.task.task_id} could as well be the unsettled create of "
+                    f"{', '.join(sorted(others))}",
+                )
+            return Settlement(Verdict.ADOPTED, task=seen.task)
         if look == 0:
             await anyio.sleep(relist_delay)
-            end = min(datetime.now(UTC), attempted_until + _CLOCK_SLACK)
-    return Settlement(Verdict.NOT_CREATED, reason="no task of this model and prompt in the window")
+    return Settlement(Verdict.NOT_CREATED, reason="no unclaimed task like it in the window")
 
 
-async def _matching_tasks(
-    client: DashScopeClient,
-    model: str,
-    prompt_key: str | None,
-    start: datetime,
-    end: datetime,
-    claimed: set[str],
-) -> tuple[list[Task], int]:
-    """The unclaimed tasks whose prompt is ours, and how many unclaimed tasks did not say."""
+async def unclaimed_tasks(
+    client: DashScopeClient, model: str, start: datetime, end: datetime, claimed: set[str]
+) -> list[Sighting]:
+    """The tasks of `model` created in [start, end] that no entry of this output claims, each
+    as a query shows it (the list rows carry no prompt)."""
     listed = await client.list_tasks(start=start, end=end, model=model)
-    matches: list[Task] = []
-    unreadable = 0
-    wanted = _comparable(prompt_key)
+    sightings = []
     for item in listed:
         if item.task_id in claimed:
             continue
         if item.model_name is not None and item.model_name != model:
             continue
         task = await client.get_task(item.task_id)
-        echoed = _comparable(task.orig_prompt)
-        if echoed == wanted:
-            matches.append(task)
-        elif echoed is None:
-            unreadable += 1
-    return matches, unreadable
+        sightings.append(Sighting(task, item.model_name or model, item.created_at))
+    return sightings
 
 
-def _comparable(prompt: str | None) -> str | None:
-    """A prompt as the service may echo it: Unicode-normalised, without outer white space."""
-    if prompt is None:
-        return None
-    text = unicodedata.normalize("NFC", prompt).strip()
-    return text or None
+def _could_own(rival: Attempt, seen: Sighting, modes: ModesOf) -> bool:
+    created = seen.created_at
+    if created is not None and created < datetime.fromtimestamp(rival.intent_at, UTC) - CLOCK_SLACK:
+        return False  # made before the rival's create was even about to be sent
+    return rival.basis.could_echo(seen.task.orig_prompt, modes(rival.basis))

@@ -26,9 +26,11 @@ from kling_batch.api.types import Task, TaskStatus
 from kling_batch.manifest.model import Entry, Manifest
 from kling_batch.prices import PriceTable
 from kling_batch.runner.artifacts import OutputLayout
+from kling_batch.runner.lock import RunLock
 from kling_batch.runner.results import write_results
-from kling_batch.runner.run import Connection
-from kling_batch.runner.state import EntryRecord, EntryState, RunLock, StateStore
+from kling_batch.runner.run import Connection, bind_output
+from kling_batch.runner.state import EntryRecord, EntryState, StateStore
+from kling_batch.runner.world import World
 
 # Queries and cancels in flight at once; the client paces them under the service's rates.
 _PARALLEL = 8
@@ -39,6 +41,7 @@ class _Session:
     layout: OutputLayout
     store: StateStore
     client: DashScopeClient
+    world: World
 
     def keep(self, entry_id: str, task: Task) -> EntryRecord:
         self.layout.keep_task_answer(entry_id, task)
@@ -53,16 +56,14 @@ async def _session(
     with RunLock(layout.folder):
         store = StateStore(layout.state)
         try:
-            client = DashScopeClient(
-                connection.base_url,
-                connection.api_key,
-                transport=connection.transport,
-                pacing=connection.pacing,
-                retry=connection.retry,
-                upload_cache=store.uploads,
-            )
+            world = bind_output(store, connection, layout.folder)
+        except BaseException:
+            store.close()
+            raise
+        try:
+            client = connection.client(store, world)
             async with client:
-                yield _Session(layout, store, client)
+                yield _Session(layout, store, client, world)
         finally:
             write_results(layout, manifest, store, prices)
             store.close()
@@ -138,6 +139,8 @@ async def refresh_in_flight(
 ) -> tuple[Refreshed, ...]:
     """Query every task in flight among `entries` once, and record what the service says."""
     async with _session(manifest, connection, output_root, prices) as session:
+        if session.world.in_process:
+            return ()  # a fresh in-process simulator knows none of the tasks: nothing to ask
         targets = _in_flight(session.store, entries)
         results: dict[str, Refreshed] = {}
 
@@ -193,6 +196,8 @@ async def cancel_pending(
     task id: they are reported, as `run` has to settle them first.
     """
     async with _session(manifest, connection, output_root, prices) as session:
+        if session.world.in_process:
+            return ()  # the in-process simulator's tasks ended with the run that made them
         outcomes: dict[str, Cancellation] = {}
         for entry in entries:
             record = session.store.get(entry.id)

@@ -14,10 +14,8 @@ from __future__ import annotations
 import fnmatch
 import signal
 import time
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,12 +28,14 @@ from kling_batch.api import (
     ApiError,
     ApiKey,
     DashScopeClient,
+    MemoryUploadCache,
     Pacing,
     RequestRejected,
     RetryNotice,
     RetryPolicy,
     ThrottledError,
     TransientError,
+    UploadCache,
 )
 from kling_batch.api.types import Task, TaskStatus
 from kling_batch.hashing import sha256_json
@@ -49,18 +49,22 @@ from kling_batch.runner.budget import Budget, BudgetExceeded, spending_limit
 from kling_batch.runner.changes import fingerprint_body
 from kling_batch.runner.decide import Action, decide
 from kling_batch.runner.downloads import DownloadError, UrlExpired, download_file
+from kling_batch.runner.echo import EchoBasis, EchoMode
 from kling_batch.runner.events import EventKind, EventLog, EventSink
+from kling_batch.runner.lock import RunLock
+from kling_batch.runner.lookalikes import LookalikeGate
 from kling_batch.runner.polling import PollPolicy, RenderTimes
-from kling_batch.runner.reconcile import Verdict, settle_submission
+from kling_batch.runner.reconcile import Attempt, Verdict, settle_submission
 from kling_batch.runner.results import write_results
 from kling_batch.runner.state import (
+    UNSETTLED,
     EntryRecord,
     EntryState,
     FileRecord,
-    RunLock,
     StateStore,
     TaskClaimed,
 )
+from kling_batch.runner.world import World, reconcile_worlds, world_of
 
 # The video files of a task, by the task field that holds their URL.
 _VIDEO_FILES = (("video_url", "video.mp4"), ("watermark_video_url", "video.watermark.mp4"))
@@ -74,6 +78,9 @@ _POLL_OUTAGE_SECONDS = 600.0
 # Creates of one entry in one run whose answers were lost and which the task list then showed
 # never arrived: past this, the service is too unwell to keep trying; the next run tries again.
 _MAX_SENDS_PER_RUN = 3
+_SIMULATOR_RESTARTED = (
+    "the in-process simulator started afresh and forgot its task: rendering again"
+)
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,38 @@ class Connection:
     transport: httpx.AsyncBaseTransport | None = None
     pacing: Pacing | None = None
     retry: RetryPolicy | None = None
+    in_process: bool = False  # the --simulate simulator: its tasks end with the process
+
+    @property
+    def world(self) -> World:
+        return world_of(self.base_url, self.api_key, in_process=self.in_process)
+
+    def client(
+        self, store: StateStore, world: World, on_retry: Callable[[RetryNotice], None] | None = None
+    ) -> DashScopeClient:
+        """A client of this connection whose uploads are remembered for `world` in `store`."""
+        return DashScopeClient(
+            self.base_url,
+            self.api_key,
+            transport=self.transport,
+            pacing=self.pacing,
+            retry=self.retry,
+            upload_cache=upload_cache(store, world),
+            on_retry=on_retry,
+        )
+
+
+def bind_output(store: StateStore, connection: Connection, folder: Path) -> World:
+    """Claim an output for the connection's world, or raise WorldMismatch (nothing sent)."""
+    world = reconcile_worlds(store.world(), connection.world, folder)
+    store.record_world(world)
+    return world
+
+
+def upload_cache(store: StateStore, world: World) -> UploadCache:
+    """Where uploads are remembered: per world in the store, in memory for a service whose
+    objects end with the process."""
+    return MemoryUploadCache() if world.in_process else store.uploads_of(world)
 
 
 @dataclass(frozen=True)
@@ -151,6 +190,11 @@ async def run_manifest(
     limit = spending_limit(manifest, options.max_cost, prices.currency)
     with RunLock(layout.folder):
         store = StateStore(layout.state)
+        try:
+            world = bind_output(store, connection, layout.folder)
+        except BaseException:
+            store.close()
+            raise
         events = EventLog(layout.events, sinks)
         try:
             if limit is not None:
@@ -163,18 +207,11 @@ async def run_manifest(
                     retry_failed=options.retry_failed,
                     resubmit_unknown=options.resubmit_unknown,
                     limit=limit,
+                    tasks_outlive_run=not world.in_process,
                 )
                 if plan.over_budget:
                     raise BudgetExceeded(plan.cost, len(plan.to_send), limit)
-            client = DashScopeClient(
-                connection.base_url,
-                connection.api_key,
-                transport=connection.transport,
-                pacing=connection.pacing,
-                retry=connection.retry,
-                upload_cache=store.uploads,
-                on_retry=lambda notice: _log_retry(events, notice),
-            )
+            client = connection.client(store, world, lambda notice: _log_retry(events, notice))
             async with client:
                 runner = _Runner(
                     manifest,
@@ -186,6 +223,7 @@ async def run_manifest(
                     options,
                     Budget(limit),
                     estimates,
+                    world,
                 )
                 summary = await runner.run()
         finally:
@@ -207,6 +245,7 @@ class _Runner:
     options: RunOptions
     budget: Budget
     estimates: dict[str, Decimal]  # each selected entry's, priced once before the run
+    world: World
     render_times: RenderTimes = field(default_factory=RenderTimes)
     interrupted: bool = False
     fatal: str | None = None
@@ -218,7 +257,8 @@ class _Runner:
         self.scope = anyio.CancelScope()
         self.submit_shields: set[anyio.CancelScope] = set()
         self.started_at = time.time()
-        self.prompt_locks: defaultdict[tuple[str, str | None], anyio.Lock] = defaultdict(anyio.Lock)
+        self.lookalikes = LookalikeGate()
+        self.echoes_seen: set[str] = set()  # task ids whose echo this run has noted
         self.stopping = False
 
     async def run(self) -> RunSummary:
@@ -228,6 +268,8 @@ class _Runner:
             manifest=str(self.manifest.path),
             entries=len(self.entries),
             concurrency=self.options.concurrency,
+            service=self.world.describe(),
+            simulated=self.world.simulated,
         )
         # Tasks already in flight hold remote slots: resume them before submitting new work.
         records = {e.id: self.store.get(e.id) for e in self.entries}
@@ -241,6 +283,13 @@ class _Runner:
                 async with anyio.create_task_group() as jobs:
                     for entry in ordered:
                         jobs.start_soon(self._guarded, entry)
+                # Now that every other create of the run has its task, an entry this run left
+                # unsettled may be plain to see: look once more.
+                unsettled = [entry for entry in self.entries if self._left_unsettled(entry)]
+                if unsettled and not self.stopping:
+                    async with anyio.create_task_group() as jobs:
+                        for entry in unsettled:
+                            jobs.start_soon(self._guarded, entry)
             group.cancel_scope.cancel()
         states = {e.id: _state(self.store.get(e.id)) for e in self.entries}
         summary = RunSummary(
@@ -262,6 +311,15 @@ class _Runner:
             elapsed=round(summary.elapsed, 3),
         )
         return summary
+
+    def _left_unsettled(self, entry: Entry) -> bool:
+        record = self.store.get(entry.id)
+        return (
+            record is not None
+            and record.state is EntryState.UNKNOWN
+            and record.unsettled
+            and record.updated_at >= self.started_at
+        )
 
     def _stop(self) -> None:
         self.stopping = True
@@ -322,6 +380,7 @@ class _Runner:
             files_intact=intact,
             retry_failed=self.options.retry_failed,
             resubmit_unknown=self.options.resubmit_unknown,
+            tasks_outlive_run=not self.world.in_process,
         )
         if action in (Action.SKIP, Action.LEAVE_FAILED, Action.LEAVE_UNKNOWN):
             assert record is not None
@@ -339,18 +398,20 @@ class _Runner:
             assert record is not None
             moved = self.layout.set_aside(entry.id)
             self.store.forget(entry.id)
-            if action is Action.RERENDER:
+            if action in (Action.RERENDER, Action.RESTART):
                 self.events.emit(
                     EventKind.ENTRY_CHANGED,
                     entry.id,
                     previous_task=record.task_id,
                     set_aside=str(moved) if moved else None,
+                    reason="simulator_restarted" if action is Action.RESTART else None,
+                    message=_SIMULATOR_RESTARTED if action is Action.RESTART else None,
                 )
             record = None
         if action is Action.DOWNLOAD and record is not None and record.state is EntryState.DONE:
             record = self.store.record_task(entry.id, _succeeded_view(record))
 
-        if record is None or record.state in (EntryState.SUBMITTING, EntryState.IN_FLIGHT):
+        if record is None or record.unsettled or record.state is EntryState.IN_FLIGHT:
             async with self.slots:
                 record = await self._submit_and_wait(entry, record)
                 if self._vanished(record) and self.options.resubmit_unknown:
@@ -366,13 +427,14 @@ class _Runner:
     async def _submit_and_wait(
         self, entry: Entry, record: EntryRecord | None
     ) -> EntryRecord | None:
-        # Entries of one model and prompt send and settle one at a time: the task list tells
-        # their tasks apart by prompt only, so a settle must never run while a look-alike's
+        # Look-alikes (runner/lookalikes.py) send and settle one at a time: the task list tells
+        # their tasks apart by echo only, so a settle must never run while a look-alike's
         # create is on its way.
-        async with self.prompt_locks[(entry.model, entry.prompt)]:
+        basis = record.basis if record is not None else EchoBasis.of_body(fingerprint_body(entry))
+        async with self.lookalikes.hold(entry.model, basis.tokens(self._modes(entry.model, basis))):
             sends = 0
             while True:
-                if record is not None and record.state is EntryState.SUBMITTING:
+                if record is not None and record.unsettled:
                     if self.stopping:
                         return record  # settled by the next run
                     record = await self._settle(entry, record)
@@ -431,7 +493,7 @@ class _Runner:
             fingerprint=fingerprint(entry),
             model=entry.model,
             body_sha256=sha256_json(body),
-            prompt_key=_prompt_key(body),
+            basis=EchoBasis.of_body(body),
             fingerprint_body=fingerprint_body(entry),
         )
         self.events.emit(EventKind.SUBMIT, entry.id, model=entry.model)
@@ -482,14 +544,14 @@ class _Runner:
         """Find out whether a submission whose answer was lost created a task."""
         settlement = await settle_submission(
             self.client,
-            model=record.model,
-            prompt_key=record.prompt_key,
-            attempted_from=datetime.fromtimestamp(record.intent_at, UTC),
-            attempted_until=datetime.now(UTC),
+            _attempt(record),
             claimed=self.store.claimed_task_ids,
-            rivals=lambda: self.store.rivals_in_submission(
-                entry.id, record.model, record.prompt_key
-            ),
+            rivals=lambda: [
+                _attempt(other)
+                for other in self.store.unsettled(record.model)
+                if other.entry_id != entry.id
+            ],
+            modes=lambda basis: self._modes(record.model, basis),
         )
         self.events.emit(
             EventKind.RECONCILED,
@@ -502,17 +564,21 @@ class _Runner:
         if settlement.verdict is Verdict.ADOPTED:
             assert settlement.task is not None
             try:
-                return self.store.record_submitted(entry.id, settlement.task)
+                adopted = self.store.record_submitted(entry.id, settlement.task)
             except TaskClaimed as claimed:
                 reason = str(claimed)
+            else:
+                self._note_echo(adopted, settlement.task)
+                return adopted
         elif settlement.verdict is Verdict.NOT_CREATED:
             return None  # nothing was created: sending it again cannot pay twice
         self.events.emit(EventKind.ENTRY_UNKNOWN, entry.id, reason=reason)
         return self.store.record_failure(
             entry.id,
-            code="SubmissionUnsettled",
-            message=f"could not tell whether the create reached the service ({reason});"
-            " check the console, then run again with --resubmit-unknown to send it anyway",
+            code=UNSETTLED,
+            message=f"could not tell yet whether the create reached the service ({reason}); "
+            "the next run looks again while the task list covers it (24 h); "
+            "`kling-batch audit` shows the candidates, `run --resubmit-unknown` sends it anyway",
             state=EntryState.UNKNOWN,
         )
 
@@ -554,6 +620,7 @@ class _Runner:
                 return record
             unreachable_since = None
             self._keep_task(entry.id, task)
+            self._note_echo(record, task)
             self.events.emit(
                 EventKind.POLL, entry.id, task_id=task.task_id, status=str(task.status)
             )
@@ -631,6 +698,19 @@ class _Runner:
     def _keep_task(self, entry_id: str, task: Task) -> None:
         self.layout.keep_task_answer(entry_id, task)
 
+    def _modes(self, model: str, basis: EchoBasis) -> frozenset[EchoMode]:
+        return basis.modes(self.store.echo_modes(model, basis.kind))
+
+    def _note_echo(self, record: EntryRecord, task: Task) -> None:
+        """Learn from one of our own tasks how the service echoes a body of its kind."""
+        if task.status is TaskStatus.UNKNOWN or task.task_id in self.echoes_seen:
+            return
+        if not task.status.is_terminal and "orig_prompt" not in task.raw.get("output", {}):
+            return  # an answer while it renders may leave the echo out: a later one tells
+        self.echoes_seen.add(task.task_id)
+        basis = record.basis
+        self.store.observe_echo(record.model, basis.kind, basis.observe(task.orig_prompt))
+
     def _reserve(self, entry: Entry) -> bool:
         """Hold the entry's estimate against the limit before its create; report a refusal."""
         amount = self.estimates[entry.id]
@@ -692,12 +772,8 @@ def _state(record: EntryRecord | None) -> EntryState | None:
     return None if record is None else record.state
 
 
-def _prompt_key(body: dict[str, object]) -> str | None:
-    entry_input = body.get("input")
-    if isinstance(entry_input, dict):
-        prompt = entry_input.get("prompt")
-        return prompt if isinstance(prompt, str) else None
-    return None
+def _attempt(record: EntryRecord) -> Attempt:
+    return Attempt(record.entry_id, record.model, record.basis, record.intent_at)
 
 
 def _succeeded_view(record: EntryRecord) -> Task:

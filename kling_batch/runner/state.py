@@ -7,9 +7,7 @@ the submit intent is on disk before the POST leaves, and the task id right after
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping
@@ -18,15 +16,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from kling_batch.api.types import Task, TaskStatus, Upload
+from kling_batch.runner.echo import EchoBasis, EchoMode
+from kling_batch.runner.world import World, legacy_world
 
 STATE_FILE = "state.sqlite3"
-LOCK_FILE = "state.lock"
 # How long DashScope answers queries of a task id ("A task id is queryable for 24 hours").
 TASK_ID_HOURS = 24
+# The error code of an entry whose create's answer was lost and that the task list could not
+# settle yet: a later look may (see runner/reconcile.py).
+UNSETTLED = "SubmissionUnsettled"
 
 
 class EntryState(StrEnum):
@@ -86,10 +87,22 @@ class EntryRecord:
     # What the fingerprint hashes (the body, local files as content hashes), so that `plan` can
     # say which fields changed since this render. None in records written before it was kept.
     fingerprint_body: dict[str, Any] | None = field(default=None, compare=False)
+    # What of the body sent could come back as orig_prompt (for reconciliation).
+    echo_basis: EchoBasis | None = field(default=None, compare=False)
 
+    @property
+    def basis(self) -> EchoBasis:
+        """The echo basis; for a record from before it was kept, what prompt_key tells."""
+        if self.echo_basis is not None:
+            return self.echo_basis
+        return EchoBasis(prompt=self.prompt_key, storyboard=self.prompt_key is None)
 
-class StateLocked(Exception):
-    """Another runner holds this output's lock."""
+    @property
+    def unsettled(self) -> bool:
+        """A create whose answer was lost, not yet matched (or not) to a task in the list."""
+        return self.state is EntryState.SUBMITTING or (
+            self.state is EntryState.UNKNOWN and self.error_code == UNSETTLED
+        )
 
 
 class TaskClaimed(Exception):
@@ -144,50 +157,38 @@ _MIGRATIONS: tuple[str, ...] = (
     INSERT OR IGNORE INTO known_tasks (task_id, entry_id, recorded_at)
         SELECT task_id, entry_id, updated_at FROM entries WHERE task_id IS NOT NULL
     """,
+    # The output's world (runner/world.py); uploads are kept per world, and the old cache, whose
+    # world is unknown, is dropped (a file is simply uploaded again). Echo observations: how the
+    # service echoed the prompts of this output's own tasks, per model and body kind.
+    """
+    CREATE TABLE world (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        service TEXT NOT NULL,
+        simulated INTEGER NOT NULL,
+        account TEXT NOT NULL,
+        recorded_at REAL NOT NULL
+    );
+    DROP TABLE uploads;
+    CREATE TABLE uploads (
+        service TEXT NOT NULL,
+        account TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        model TEXT NOT NULL,
+        url TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        expires_at REAL NOT NULL,
+        PRIMARY KEY (service, account, sha256, model)
+    );
+    CREATE TABLE echoes (
+        model TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        seen INTEGER NOT NULL,
+        PRIMARY KEY (model, kind, mode)
+    );
+    ALTER TABLE entries ADD COLUMN echo_basis TEXT
+    """,
 )
-
-
-class RunLock:
-    """An exclusive flock on `state.lock`: the kernel drops it when the holder dies, even by
-    kill -9, so a crashed run never leaves a stale lock behind."""
-
-    def __init__(self, folder: Path) -> None:
-        self._path = folder / LOCK_FILE
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
-            os.close(fd)
-            raise StateLocked(
-                f"{self._path.parent} is in use by a running kling-batch (pid {holder}); "
-                "wait for it to finish or stop it first"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
-
-    def __enter__(self) -> RunLock:
-        self.acquire()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
 
 
 class StateStore:
@@ -240,15 +241,41 @@ class StateStore:
         rows = self._db.execute("SELECT * FROM entries ORDER BY entry_id").fetchall()
         return [_record(row) for row in rows]
 
-    def rivals_in_submission(self, entry_id: str, model: str, prompt_key: str | None) -> int:
-        """Other entries mid-submit with the same model and prompt: the task list cannot tell
-        their tasks apart from this entry's."""
-        row = self._db.execute(
-            "SELECT COUNT(*) FROM entries WHERE entry_id != ? AND state IN (?, ?) AND model = ?"
-            " AND prompt_key IS ?",
-            (entry_id, EntryState.SUBMITTING, EntryState.UNKNOWN, model, prompt_key),
-        ).fetchone()
-        return int(row[0])
+    def unsettled(self, model: str) -> list[EntryRecord]:
+        """The entries of a model whose create's answer was lost and is not settled yet."""
+        rows = self._db.execute(
+            "SELECT * FROM entries WHERE model = ?"
+            " AND (state = ? OR (state = ? AND error_code = ?))",
+            (model, EntryState.SUBMITTING, EntryState.UNKNOWN, UNSETTLED),
+        ).fetchall()
+        return [_record(row) for row in rows]
+
+    def echo_modes(self, model: str, kind: str) -> frozenset[EchoMode]:
+        """How the service echoed the prompts of this output's own tasks of a model and kind."""
+        rows = self._db.execute(
+            "SELECT mode FROM echoes WHERE model = ? AND kind = ?", (model, kind)
+        ).fetchall()
+        return frozenset(EchoMode(row[0]) for row in rows)
+
+    def world(self) -> World | None:
+        """The world this output's records belong to; None for an output with no records yet.
+        A store from before worlds were recorded tells what it can (runner/world.py)."""
+        try:
+            row = self._db.execute(
+                "SELECT service, simulated, account FROM world WHERE id = 1"
+            ).fetchone()
+        except sqlite3.OperationalError:
+            row = None  # a read-only store from before the world table
+        if row is not None:
+            return World(str(row[0]), bool(row[1]), str(row[2]))
+        if self._db.execute(
+            "SELECT EXISTS (SELECT 1 FROM entries) OR EXISTS (SELECT 1 FROM known_tasks)"
+        ).fetchone()[0]:
+            urls = self._db.execute(
+                "SELECT video_url FROM entries WHERE video_url IS NOT NULL"
+            ).fetchall()
+            return legacy_world(str(row[0]) for row in urls)
+        return None
 
     def claimed_task_ids(self) -> set[str]:
         """Every task id this output ever recorded, for any entry, current or superseded."""
@@ -264,7 +291,7 @@ class StateStore:
         fingerprint: str,
         model: str,
         body_sha256: str,
-        prompt_key: str | None,
+        basis: EchoBasis,
         fingerprint_body: Mapping[str, Any] | None = None,
     ) -> EntryRecord:
         """Durably note that a create is about to be sent, before it is sent."""
@@ -273,20 +300,38 @@ class StateStore:
             self._db.execute("DELETE FROM entries WHERE entry_id = ?", (entry_id,))
             self._db.execute(
                 "INSERT INTO entries (entry_id, fingerprint, model, state, body_sha256, prompt_key,"
-                " intent_at, updated_at, fingerprint_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " intent_at, updated_at, fingerprint_body, echo_basis)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     entry_id,
                     fingerprint,
                     model,
                     EntryState.SUBMITTING,
                     body_sha256,
-                    prompt_key,
+                    basis.prompt,
                     now,
                     now,
                     _json_or_none(fingerprint_body),
+                    _json_or_none(basis.to_json()),
                 ),
             )
         return self._must_get(entry_id)
+
+    def record_world(self, world: World) -> None:
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO world (id, service, simulated, account, recorded_at)"
+                " VALUES (1, ?, ?, ?, ?)",
+                (world.service, int(bool(world.simulated)), world.account, time.time()),
+            )
+
+    def observe_echo(self, model: str, kind: str, mode: EchoMode) -> None:
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO echoes (model, kind, mode, seen) VALUES (?, ?, ?, 1)"
+                " ON CONFLICT (model, kind, mode) DO UPDATE SET seen = seen + 1",
+                (model, kind, mode),
+            )
 
     def record_submitted(self, entry_id: str, task: Task) -> EntryRecord:
         """Durably note the task id the create answered with (or reconciliation adopted).
@@ -426,12 +471,21 @@ class StateStore:
         with self._transaction():
             self._db.execute("DELETE FROM entries WHERE entry_id = ?", (entry_id,))
 
-    # -- the upload cache (kling_batch.api.UploadCache) --------------------------------------
+    # -- the upload cache (kling_batch.api.UploadCache), one per world ----------------------
 
-    def get_upload(self, sha256: str, model: str) -> Upload | None:
-        row = self._db.execute(
-            "SELECT * FROM uploads WHERE sha256 = ? AND model = ?", (sha256, model)
-        ).fetchone()
+    def get_upload(self, sha256: str, model: str, world: World | None = None) -> Upload | None:
+        """A cached upload of this world (default: the output's recorded one)."""
+        world = world or self.world()
+        if world is None or not world.complete:
+            return None
+        try:
+            row = self._db.execute(
+                "SELECT * FROM uploads WHERE service = ? AND account = ? AND sha256 = ?"
+                " AND model = ?",
+                (world.service, world.account, sha256, model),
+            ).fetchone()
+        except sqlite3.OperationalError:
+            return None  # a read-only store whose cache predates worlds: unknown, so none
         if row is None:
             return None
         return Upload(
@@ -442,12 +496,18 @@ class StateStore:
             expires_at=datetime.fromtimestamp(row["expires_at"], UTC),
         )
 
-    def put_upload(self, upload: Upload) -> None:
+    def put_upload(self, upload: Upload, world: World | None = None) -> None:
+        """Cache an upload of this world (default: the output's recorded one)."""
+        world = world or self.world()
+        if world is None or not world.complete:
+            raise ValueError("an upload is cached for a recorded world only")
         with self._transaction():
             self._db.execute(
-                "INSERT OR REPLACE INTO uploads (sha256, model, url, size, expires_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO uploads (service, account, sha256, model, url, size,"
+                " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
+                    world.service,
+                    world.account,
                     upload.sha256,
                     upload.model,
                     upload.url,
@@ -456,10 +516,9 @@ class StateStore:
                 ),
             )
 
-    @property
-    def uploads(self) -> UploadRecords:
-        """The upload cache, under the names the client's UploadCache protocol expects."""
-        return UploadRecords(self)
+    def uploads_of(self, world: World) -> UploadRecords:
+        """The upload cache of one world, under the names the client's UploadCache expects."""
+        return UploadRecords(self, world)
 
     def _update(self, entry_id: str, **changes: Any) -> None:
         with self._transaction():
@@ -485,12 +544,13 @@ class StateStore:
 @dataclass(frozen=True)
 class UploadRecords:
     store: StateStore
+    world: World
 
     def get(self, sha256: str, model: str) -> Upload | None:
-        return self.store.get_upload(sha256, model)
+        return self.store.get_upload(sha256, model, self.world)
 
     def put(self, upload: Upload) -> None:
-        self.store.put_upload(upload)
+        self.store.put_upload(upload, self.world)
 
 
 def _run_script(db: sqlite3.Connection, script: str) -> None:
@@ -523,7 +583,13 @@ def _record(row: sqlite3.Row) -> EntryRecord:
         error_message=row["error_message"],
         updated_at=row["updated_at"],
         fingerprint_body=_optional_json(row, "fingerprint_body"),
+        echo_basis=_basis(row),
     )
+
+
+def _basis(row: sqlite3.Row) -> EchoBasis | None:
+    data = _optional_json(row, "echo_basis")
+    return None if data is None else EchoBasis.from_json(data)
 
 
 def _optional_json(row: sqlite3.Row, column: str) -> dict[str, Any] | None:

@@ -10,7 +10,12 @@ their headers, JSON and error codes; 10 running slots with a PENDING queue; UNKN
 creation; getPolicy and a form-upload host whose oss:// keys serve one model for 48 h; signed
 video URLs with Range support, valid 30 days; 429 with Retry-After beyond the request rates; and
 seeded faults (see `Faults`). Task times are Beijing wall-clock strings, as the service writes
-them, and the task list reads its start_time / end_time the same way.
+them. The simulator speaks its own wire strings (`TaskStatus`) and imports nothing of the client.
+
+What the public documentation leaves open is a mode of `SimulatorConfig`, so a test can pin each
+reading: `list_zone` (`ListZone`: the zone of the task list's start_time / end_time digits,
+Beijing by default) and `storyboard_echo` (`StoryboardEcho`: what orig_prompt holds for a
+storyboard sent without input.prompt; left out by default).
 
 Simulated time (`Simulator.now()`, `advance()`) starts at the real clock and runs at
 `SimulatorConfig.speed`; request rates are measured in real time, since that is the client's pace.
@@ -29,10 +34,17 @@ Test-only endpoints (no key, no faults, not counted): GET /__sim/stats (Simulato
 and POST /__sim/advance?seconds=N (move simulated time on).
 """
 
-from kling_batch.simulator._config import Faults, LostAnswer, SimulatorConfig
+from kling_batch.simulator._config import (
+    Faults,
+    ListZone,
+    LostAnswer,
+    SimulatorConfig,
+    StoryboardEcho,
+)
 from kling_batch.simulator._core import Simulator
 from kling_batch.simulator._server import SimulatorServer, is_loopback
 from kling_batch.simulator._stats import Endpoint, FaultKind, SimulatorStats
+from kling_batch.simulator._status import TaskStatus
 from kling_batch.simulator._transport import simulator_transport
 from kling_batch.simulator._uploads import StoredObject
 
@@ -40,12 +52,15 @@ __all__ = [
     "Endpoint",
     "FaultKind",
     "Faults",
+    "ListZone",
     "LostAnswer",
     "Simulator",
     "SimulatorConfig",
     "SimulatorServer",
     "SimulatorStats",
     "StoredObject",
+    "StoryboardEcho",
+    "TaskStatus",
     "is_loopback",
     "simulator_transport",
 ]

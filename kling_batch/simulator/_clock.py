@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
-# DashScope writes task times as Beijing wall-clock time without a zone, and reads the task
-# list's start_time / end_time the same way.
+from kling_batch.simulator._config import ListZone
+
+# DashScope writes task times as Beijing wall-clock time without a zone. The zone the task list
+# reads its start_time / end_time in is not documented: SimulatorConfig.list_zone picks it.
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+LIST_ZONES: dict[ListZone, tzinfo] = {ListZone.BEIJING: BEIJING, ListZone.UTC: UTC}
 
 
 class SimClock:
@@ -43,11 +46,11 @@ def epoch_ms(epoch: float) -> int:
     return int(epoch * 1000)
 
 
-def parse_list_time(text: str) -> float:
-    """`YYYYMMDDhhmmss` in Beijing time, as the task list takes it; ValueError if malformed."""
+def parse_list_time(text: str, zone: ListZone = ListZone.BEIJING) -> float:
+    """`YYYYMMDDhhmmss` read in `zone`, as the task list takes it; ValueError if malformed."""
     if len(text) != 14 or not text.isdigit():
         raise ValueError(text)
-    moment = datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=BEIJING)
+    moment = datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=LIST_ZONES[zone])
     return moment.timestamp()
 
 

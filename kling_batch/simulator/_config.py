@@ -14,6 +14,25 @@ class LostAnswer(StrEnum):
     SERVER_ERROR = "server-error"  # a 500, although the task exists and will be billed
 
 
+# Modes for what the public documentation leaves open (dashscope-kling-api.md): a test can pin
+# each reading, and a runner that must not depend on the answer can be run against all of them.
+
+
+class ListZone(StrEnum):
+    """The zone the task list reads its start_time / end_time digits (YYYYMMDDhhmmss) in."""
+
+    BEIJING = "beijing"  # the zone the service writes its own submit_time strings in
+    UTC = "utc"
+
+
+class StoryboardEcho(StrEnum):
+    """What a query's orig_prompt holds for a storyboard sent without a top-level input.prompt."""
+
+    ABSENT = "absent"  # the key is left out
+    EMPTY = "empty"  # ""
+    FIRST_SHOT = "first-shot"  # shot 1's prompt, as kept (cut at 512 characters)
+
+
 @dataclass(frozen=True)
 class Faults:
     """Probabilities in [0, 1] of each injected fault; all 0 by default.
@@ -67,8 +86,10 @@ class SimulatorConfig:
     speed: float = 1.0  # simulated seconds per real second (advance() jumps come on top)
     seed: int = 0
     faults: Faults = field(default_factory=Faults)
-    arrearage: bool = False  # answer 403 Arrearage to every API request
+    arrearage: bool = False  # answer 400 Arrearage to every API request
     hang_seconds: float = 300.0  # real seconds a hung answer waits before the connection resets
+    list_zone: ListZone = ListZone.BEIJING
+    storyboard_echo: StoryboardEcho = StoryboardEcho.ABSENT
 
     def __post_init__(self) -> None:
         if self.api_key is not None and not self.api_key:
@@ -85,3 +106,13 @@ class SimulatorConfig:
                 raise ValueError(f"SimulatorConfig.{name} must be positive or None")
         if self.burst_seconds <= 0:
             raise ValueError("SimulatorConfig.burst_seconds must be positive")
+        for name, kind in (("list_zone", ListZone), ("storyboard_echo", StoryboardEcho)):
+            value = getattr(self, name)
+            try:
+                # A plain string naming a mode is taken as that mode (CLI and JSON callers).
+                object.__setattr__(self, name, kind(value))
+            except ValueError:
+                valid = ", ".join(mode.value for mode in kind)
+                raise ValueError(
+                    f"SimulatorConfig.{name} must be one of: {valid}; not {value!r}"
+                ) from None

@@ -19,10 +19,15 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from kling_batch.api.types import TaskStatus
 from kling_batch.hashing import sha256_json
 from kling_batch.simulator._clock import SimClock, beijing_text, epoch_ms, parse_list_time
-from kling_batch.simulator._config import Faults, LostAnswer, SimulatorConfig
+from kling_batch.simulator._config import (
+    Faults,
+    ListZone,
+    LostAnswer,
+    SimulatorConfig,
+    StoryboardEcho,
+)
 from kling_batch.simulator._dice import Dice
 from kling_batch.simulator._media import UnsatisfiableRange, parse_range, task_clip
 from kling_batch.simulator._multipart import MalformedForm, parse_form
@@ -38,6 +43,7 @@ from kling_batch.simulator._protocol import (
 )
 from kling_batch.simulator._ratelimit import TokenBucket, retry_after
 from kling_batch.simulator._stats import Counters, Endpoint, FaultKind, SimulatorStats
+from kling_batch.simulator._status import TaskStatus
 from kling_batch.simulator._tasks import Outcome, SimTask, Slots
 from kling_batch.simulator._uploads import ACCESS_KEY_ID, UPLOAD_PATH, StoredObject, UploadHost
 from kling_batch.simulator._validation import MODELS, CreateSpec, parse_body, validate_create
@@ -201,8 +207,9 @@ class Simulator:
         if expected is not None and not hmac.compare_digest(key.encode(), expected.encode()):
             raise ApiError(401, "InvalidApiKey", "Invalid API-key provided.")
         if self._config.arrearage:
+            # 400, although the account and not the request is at fault: clients decide by code.
             raise ApiError(
-                403,
+                400,
                 "Arrearage",
                 "Access denied, please make sure your account is in good standing.",
             )
@@ -345,8 +352,9 @@ class Simulator:
             output["scheduled_time"] = beijing_text(task.scheduled_at)
         if status.is_terminal and task.end_time is not None:
             output["end_time"] = beijing_text(task.end_time)
-        if task.spec.prompt is not None:
-            output["orig_prompt"] = task.spec.prompt
+        echo = _orig_prompt(task.spec, self._config.storyboard_echo)
+        if echo is not None:
+            output["orig_prompt"] = echo
         if status is TaskStatus.SUCCEEDED:
             output["video_url"] = self._video_url(origin, task, "video.mp4")
             if task.spec.watermark:
@@ -366,15 +374,21 @@ class Simulator:
         query = request.query
         now = self._clock.now()
         self._slots.settle(now)
+        zone = self._config.list_zone
+        start_text, end_text = query.get("start_time"), query.get("end_time")
         try:
-            end = parse_list_time(query["end_time"]) if query.get("end_time") else now
-            start = (
-                parse_list_time(query["start_time"])
-                if query.get("start_time")
-                else end - LIST_WINDOW_SECONDS
-            )
+            start = parse_list_time(start_text, zone) if start_text else None
+            end = parse_list_time(end_text, zone) if end_text else None
         except ValueError:
-            raise invalid("start_time and end_time must be YYYYMMDDhhmmss (Beijing time)") from None
+            shown = "Beijing time" if zone is ListZone.BEIJING else "UTC"
+            raise invalid(f"start_time and end_time must be YYYYMMDDhhmmss ({shown})") from None
+        # The reference's defaults: a missing side lies 24 h from the given one; neither given,
+        # the last 24 h.
+        if start is None:
+            end = now if end is None else end
+            start = end - LIST_WINDOW_SECONDS
+        elif end is None:
+            end = start + LIST_WINDOW_SECONDS
         if start > end:
             raise invalid("start_time must not be later than end_time")
         if end - start > LIST_WINDOW_SECONDS:
@@ -385,12 +399,14 @@ class Simulator:
         if status is not None and status not in TaskStatus.__members__:
             raise invalid(f"status {status!r} is not one of: {', '.join(TaskStatus.__members__)}")
         model = query.get("model_name") or None
+        task_id = query.get("task_id") or None
         # Times in the query have whole seconds: the end second is taken in full.
         rows = [
             task
             for task in self._tasks.values()
             if start <= task.created_at < end + 1
             and (model is None or task.spec.model == model)
+            and (task_id is None or task.task_id == task_id)
             and (status is None or task.status(now, expire=False) == status)
         ]
         rows.sort(key=lambda task: task.created_at, reverse=True)
@@ -575,6 +591,21 @@ def _usage(spec: CreateSpec) -> dict[str, Any]:
         "audio": spec.audio,
         "SR": str(short_side),
     }
+
+
+def _orig_prompt(spec: CreateSpec, storyboard_echo: StoryboardEcho) -> str | None:
+    """What a query's orig_prompt holds; None leaves the key out."""
+    if spec.prompt is not None:
+        return spec.prompt
+    if not spec.shot_prompts:  # e.g. a first frame without a prompt
+        return None
+    match storyboard_echo:
+        case StoryboardEcho.ABSENT:
+            return None
+        case StoryboardEcho.EMPTY:
+            return ""
+        case StoryboardEcho.FIRST_SHOT:
+            return spec.shot_prompts[0]
 
 
 def _list_item(task: SimTask, now: float) -> dict[str, Any]:

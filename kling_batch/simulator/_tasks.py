@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from kling_batch.api.types import TaskStatus
+from kling_batch.simulator._status import TaskStatus
 from kling_batch.simulator._validation import CreateSpec
 
 QUERYABLE_SECONDS = 24 * 3600  # after this a task id reads UNKNOWN

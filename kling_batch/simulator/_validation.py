@@ -19,7 +19,8 @@ STANDARD_MODEL = "kling/kling-v3-video-generation"
 OMNI_MODEL = "kling/kling-v3-omni-video-generation"
 MODELS = (STANDARD_MODEL, OMNI_MODEL)
 
-PROMPT_LIMIT = 2500  # longer prompts are cut, not refused
+# Longer prompts are cut by the service, not refused; the kept text is what orig_prompt echoes.
+PROMPT_LIMIT = 2500
 SHOT_PROMPT_LIMIT = 512
 MAX_SHOTS = 6
 MODES = ("pro", "std")
@@ -46,7 +47,7 @@ class CreateSpec:
     """A create request that passed every rule, reduced to what rendering and billing use."""
 
     model: str
-    prompt: str | None  # as the service keeps it: cut at PROMPT_LIMIT
+    prompt: str | None  # input.prompt as the service keeps it: cut at PROMPT_LIMIT
     hook_text: str  # every prompt of the request, where the [sim:...] test hooks are looked for
     media: tuple[MediaRef, ...]
     mode: str
@@ -54,6 +55,9 @@ class CreateSpec:
     duration: int
     audio: bool
     watermark: bool
+    # A customize storyboard's shot prompts in index order, each cut at SHOT_PROMPT_LIMIT;
+    # empty for any other request.
+    shot_prompts: tuple[str, ...] = ()
 
     @property
     def oss_keys(self) -> tuple[str, ...]:
@@ -82,7 +86,7 @@ def validate_create(body: dict[str, Any]) -> CreateSpec:
     media = _media(data, model)
     kinds = Counter(m.type for m in media)
     has_video = any(kinds[t] for t in VIDEO_TYPES)
-    elements = _elements(data, model)
+    elements = _elements(data)
     _check_combination(model, kinds, elements)
 
     mode = _choice(params, "mode", MODES, "pro")
@@ -98,16 +102,17 @@ def validate_create(body: dict[str, Any]) -> CreateSpec:
         raise invalid("input.prompt must be a string")
     if data.get("negative_prompt") is not None and not isinstance(data["negative_prompt"], str):
         raise invalid("input.negative_prompt must be a string")
-    shot_prompts = _storyboard(data, prompt, duration)
+    shots = _storyboard(data, prompt, duration)
     if not media and not data.get("multi_shot") and not prompt:
         raise invalid("input.prompt is required for text-to-video (no media given)")
-    if prompt:
+    if prompt and not shots:  # a customize storyboard ignores input.prompt
         _check_references(prompt, media, elements)
     kept = prompt[:PROMPT_LIMIT] if prompt is not None else None
     return CreateSpec(
         model=model,
         prompt=kept,
-        hook_text="\n".join([prompt or "", *shot_prompts]),
+        shot_prompts=tuple(text[:SHOT_PROMPT_LIMIT] for _, text in sorted(shots)),
+        hook_text="\n".join([prompt or "", *(text for _, text in shots)]),
         media=media,
         mode=mode,
         aspect_ratio=aspect_ratio,
@@ -162,12 +167,12 @@ def _media(data: dict[str, Any], model: str) -> tuple[MediaRef, ...]:
     return tuple(items)
 
 
-def _elements(data: dict[str, Any], model: str) -> int:
+def _elements(data: dict[str, Any]) -> int:
+    # Both models take element_list: the reference gives its first-frame limit for both and
+    # its standard storyboard example sends `element_list: []`.
     raw = data.get("element_list")
-    if raw is None or raw == []:
+    if raw is None:
         return 0
-    if model != OMNI_MODEL:
-        raise invalid(f"input.element_list is only supported by {OMNI_MODEL}")
     if not isinstance(raw, list):
         raise invalid("input.element_list must be a list of {element_id: integer} items")
     for number, item in enumerate(raw):
@@ -249,7 +254,8 @@ def _flag(params: dict[str, Any], name: str) -> bool:
     return value
 
 
-def _storyboard(data: dict[str, Any], prompt: str | None, duration: int) -> list[str]:
+def _storyboard(data: dict[str, Any], prompt: str | None, duration: int) -> list[tuple[int, str]]:
+    """A customize storyboard's (index, prompt) shots as sent; [] for any other request."""
     multi_shot = data.get("multi_shot", False)
     if not isinstance(multi_shot, bool):
         raise invalid("input.multi_shot must be true or false")
@@ -268,7 +274,8 @@ def _storyboard(data: dict[str, Any], prompt: str | None, duration: int) -> list
     shots = data.get("multi_prompt")
     if not isinstance(shots, list) or not 1 <= len(shots) <= MAX_SHOTS:
         raise invalid(f"input.multi_prompt must list 1 to {MAX_SHOTS} shots for 'customize'")
-    prompts, indexes, total = [], [], 0
+    prompts: list[tuple[int, str]] = []
+    total = 0
     for number, shot in enumerate(shots):
         where = f"input.multi_prompt[{number}]"
         if not isinstance(shot, dict):
@@ -278,17 +285,15 @@ def _storyboard(data: dict[str, Any], prompt: str | None, duration: int) -> list
             raise invalid(f"{where}.index must be an integer from 1 to {len(shots)}")
         if not isinstance(text, str) or not text:
             raise invalid(f"{where}.prompt is required")
-        if len(text) > SHOT_PROMPT_LIMIT:
-            raise invalid(f"{where}.prompt has {len(text)} characters; at most {SHOT_PROMPT_LIMIT}")
-        if seconds is not None:
-            if not _is_int(seconds) or not 1 <= seconds <= duration:
-                raise invalid(
-                    f"{where}.duration must be an integer in [1, {duration}] "
-                    f"(parameters.duration), not {seconds!r}"
-                )
-            total += seconds
-        prompts.append(text)
-        indexes.append(index)
+        # A shot prompt over SHOT_PROMPT_LIMIT is cut by the service, not refused.
+        if not _is_int(seconds) or not 1 <= seconds <= duration:
+            raise invalid(
+                f"{where}.duration is required per shot: an integer in [1, {duration}] "
+                f"(parameters.duration), not {seconds!r}"
+            )
+        total += seconds
+        prompts.append((index, text))
+    indexes = [index for index, _ in prompts]
     if sorted(indexes) != list(range(1, len(shots) + 1)):
         raise invalid(f"input.multi_prompt indexes must be 1 to {len(shots)}, each once: {indexes}")
     if total > duration:

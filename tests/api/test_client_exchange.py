@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -183,7 +183,7 @@ async def test_an_echoed_key_is_cut_out_of_the_error() -> None:
 
 
 @pytest.mark.anyio
-async def test_list_pages_carry_beijing_times_and_filters() -> None:
+async def test_list_digits_cover_the_span_in_any_zone_from_utc_to_beijing() -> None:
     seen: list[httpx.QueryParams] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -199,12 +199,40 @@ async def test_list_pages_carry_beijing_times_and_filters() -> None:
         )
     assert items == []
     (params,) = seen
-    # Widened outward to whole seconds, in Beijing time.
-    assert params["start_time"] == "20260327080000"
+    # Widened outward to whole seconds; the start as UTC digits (its earliest reading), the end
+    # as Beijing digits (its latest), so that either reading of the zone covers the span.
+    assert params["start_time"] == "20260327000000"
     assert params["end_time"] == "20260327090001"
     assert params["model_name"] == MODEL
     assert params["status"] == "PENDING"
     assert params["page_no"] == "1"
+
+
+@pytest.mark.anyio
+async def test_list_keeps_rows_by_gmt_create_whatever_the_filter_matched() -> None:
+    start = datetime(2026, 3, 27, 0, 0, 0, tzinfo=UTC)
+    end = datetime(2026, 3, 27, 1, 0, 0, tzinfo=UTC)
+
+    def row(task_id: str, moment: datetime | None) -> dict[str, object]:
+        item: dict[str, object] = {"task_id": task_id, "status": "SUCCEEDED", "model_name": MODEL}
+        if moment is not None:
+            item["gmt_create"] = int(moment.timestamp() * 1000)
+        return item
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        # A service that reads the digits in some zone answers with more than the span.
+        rows = [
+            row("before", start - timedelta(hours=3)),
+            row("inside", start + timedelta(minutes=30)),
+            row("at-end", end),
+            row("after", end + timedelta(seconds=1)),
+            row("unplaced", None),
+        ]
+        return httpx.Response(200, json={"total": 5, "total_page": 1, "data": rows})
+
+    async with _client(handler) as client:
+        items = await client.list_tasks(start, end, model=MODEL)
+    assert sorted(item.task_id for item in items) == ["at-end", "inside", "unplaced"]
 
 
 @pytest.mark.anyio

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
+from kling_batch.api import ApiKey, DashScopeClient, Pacing, RetryPolicy
 from kling_batch.api.errors import (
     AccountError,
     ApiError,
@@ -21,6 +23,7 @@ from kling_batch.api.errors import (
         (401, "InvalidApiKey", AccountError),
         (403, "AccessDenied", AccountError),
         (403, "AccessDenied.Unpurchased", AccountError),
+        (400, "Arrearage", AccountError),  # the service's own status for arrears
         (403, "Arrearage", AccountError),
         (404, "ModelNotFound", AccountError),
         (400, "InvalidParameter", RequestRejected),
@@ -57,6 +60,61 @@ def test_a_throttling_code_wins_over_an_odd_status() -> None:
     assert isinstance(
         error_for_answer(400, "Throttling.RateQuota", "slow down", None), ThrottledError
     )
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (400, "Arrearage"),
+        (400, "Arrearage.Overdue"),
+        (400, "InvalidApiKey"),
+        (400, "AccessDenied.Unpurchased"),
+        (400, "ModelNotFound"),
+        (404, "Arrearage"),
+        (429, "Arrearage"),
+        (429, "InvalidApiKey"),
+        (500, "ModelNotFound"),
+        (503, "AccessDenied"),
+    ],
+)
+def test_an_account_code_is_account_level_whatever_the_status(status: int, code: str) -> None:
+    # Decided by code: a 400 Arrearage must stop the run, not fail one entry and go on to the
+    # next (each refused for the same reason), nor be waited on like a 429 or retried like a 5xx.
+    error = error_for_answer(status, code, "account not in good standing", "req-2")
+    assert type(error) is AccountError
+    assert (error.http_status, error.code) == (status, code)
+
+
+def test_a_non_account_code_at_400_is_the_entry_s_problem() -> None:
+    assert type(error_for_answer(400, "ArrearageNotice", "x", None)) is RequestRejected
+    assert type(error_for_answer(400, "InvalidParameter", "x", None)) is RequestRejected
+
+
+@pytest.mark.anyio
+async def test_a_create_answered_400_arrearage_stops_at_once() -> None:
+    answers: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answers.append(request)
+        body = {"code": "Arrearage", "message": "Access denied, arrears.", "request_id": "r-4"}
+        return httpx.Response(400, json=body)
+
+    client = DashScopeClient(
+        "https://dashscope.example.test/api/v1",
+        ApiKey("sk-unit-arrears"),
+        transport=httpx.MockTransport(handler),
+        pacing=Pacing(1000.0, 1000.0),
+        retry=RetryPolicy(attempts=3),
+    )
+    async with client:
+        with pytest.raises(AccountError) as caught:
+            await client.create_task({"model": "kling/kling-v3-video-generation"})
+    assert (caught.value.code, caught.value.http_status, caught.value.request_id) == (
+        "Arrearage",
+        400,
+        "r-4",
+    )
+    assert len(answers) == 1  # neither retried nor taken for a lost submission
 
 
 def test_retry_after_travels_with_the_throttle() -> None:

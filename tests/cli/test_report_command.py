@@ -10,6 +10,7 @@ from kling_batch.api.types import Task, TaskStatus
 from kling_batch.cli import main
 from kling_batch.cli.exit_codes import ExitCode
 from kling_batch.runner.artifacts import OutputLayout
+from kling_batch.runner.echo import EchoBasis
 from kling_batch.runner.state import StateStore
 
 MANIFEST = """\
@@ -32,7 +33,9 @@ def test_report_writes_the_page_for_the_output(tmp_path: Path) -> None:
     manifest = make_manifest(tmp_path)
     layout = OutputLayout.for_manifest(tmp_path / "out", "promo")
     store = StateStore(layout.state)
-    store.record_intent("first", fingerprint="f", model="m", body_sha256="b", prompt_key=None)
+    store.record_intent(
+        "first", fingerprint="f", model="m", body_sha256="b", basis=EchoBasis(prompt=None)
+    )
     store.record_submitted("first", Task("task-1", TaskStatus.PENDING))
     store.record_task("first", Task("task-1", TaskStatus.FAILED, code="Boom", message="it broke"))
     store.close()

@@ -12,9 +12,8 @@ from kling_batch.manifest import ManifestInvalid, Severity, check, load
 WriteManifest = Callable[..., Path]
 
 BROKEN = "version: 1\nshots:\n  - id: a\n    prompt: x\n"  # no aspect_ratio: KB208
-WARNED = (
-    "version: 1\nshots:\n  - id: a\n    prompt: x\n    aspect_ratio: '1:1'\n    element_list: [1]\n"
-)
+LONG = "x" * 2501  # KB224: the service keeps the first 2500 characters, a warning
+WARNED = f"version: 1\nshots:\n  - id: a\n    prompt: {LONG}\n    aspect_ratio: '1:1'\n"
 
 
 def test_check_reports_every_file_in_the_order_given(
@@ -25,7 +24,7 @@ def test_check_reports_every_file_in_the_order_given(
     found = check([second, first, tmp_path / "c.yaml"])
     assert [(d.position.file, d.code) for d in found] == [
         (second, "KB208"),
-        (first, "KB205"),
+        (first, "KB224"),
         (tmp_path / "c.yaml", "KB001"),
     ]
     assert [d.severity for d in found] == [Severity.ERROR, Severity.WARNING, Severity.ERROR]
@@ -43,4 +42,4 @@ def test_load_raises_with_every_diagnostic(write_manifest: WriteManifest) -> Non
 
 def test_load_accepts_warnings(write_manifest: WriteManifest) -> None:
     manifest = load(write_manifest(WARNED))
-    assert manifest.entries[0].element_ids == (1,)
+    assert manifest.entries[0].prompt == LONG  # sent as written: the service does the cutting

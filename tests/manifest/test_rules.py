@@ -186,8 +186,8 @@ CASES = [
         """,
     ),
     Case(
-        "elements on the standard model",
-        "KB205",
+        "elements with a first frame on the standard model",
+        "KB204",
         """
         version: 1
         shots:
@@ -195,20 +195,20 @@ CASES = [
             prompt: they meet
             media:
               - {type: first_frame, url: "https://example.com/a.jpg"}
-            element_list: [171]
+              - {type: last_frame, url: "https://example.com/b.jpg"}
+            element_list: [1, 2, 3, 4]
         """,
         (("element_list: [", "[", "frame", "element_list"),),
         """
         version: 1
         shots:
           - id: frame
-            model: omni
             prompt: they meet
             media:
               - {type: first_frame, url: "https://example.com/a.jpg"}
-            element_list: [171]
+              - {type: last_frame, url: "https://example.com/b.jpg"}
+            element_list: [1, 2, 3]
         """,
-        Severity.WARNING,
     ),
     Case(
         "duration with a base video",
@@ -575,6 +575,52 @@ CASES = [
         Severity.WARNING,
     ),
     Case(
+        "a prompt past 2500 characters",
+        "KB224",
+        f"""
+        version: 1
+        shots:
+          - id: long
+            aspect_ratio: "16:9"
+            prompt: {"x" * 2501}
+        """,
+        (("prompt: x", "x", "long", "prompt"),),
+        f"""
+        version: 1
+        shots:
+          - id: long
+            aspect_ratio: "16:9"
+            prompt: {"x" * 2500}
+        """,
+        Severity.WARNING,
+    ),
+    Case(
+        "a shot prompt past 512 characters",
+        "KB225",
+        f"""
+        version: 1
+        storyboards:
+          - id: board
+            shot_type: customize
+            aspect_ratio: "16:9"
+            multi_prompt:
+              - {{prompt: {"a" * 512}, duration: 3}}
+              - {{prompt: {"b" * 513}, duration: 3}}
+        """,
+        (("{prompt: b", "b", "board", "multi_prompt[1].prompt"),),
+        f"""
+        version: 1
+        storyboards:
+          - id: board
+            shot_type: customize
+            aspect_ratio: "16:9"
+            multi_prompt:
+              - {{prompt: {"a" * 512}, duration: 3}}
+              - {{prompt: {"b" * 512}, duration: 3}}
+        """,
+        Severity.WARNING,
+    ),
+    Case(
         "an image reference past the images",
         "KB216",
         omni(prompt="<<<image_1>>> meets <<<image_2>>>", media=refer(1)),
@@ -774,6 +820,58 @@ def test_messages_say_what_would_be_valid(diagnose: Diagnose) -> None:
         if d.code == "KB206"
     ]
     assert "3 to 10 s" in diagnostic.message
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "shots:\n  - {id: text, prompt: two friends meet, element_list: [171, 172]}",
+        "shots:\n  - id: frame\n    prompt: they meet\n    element_list: [171, 172, 173]\n"
+        "    media: [{type: first_frame, url: 'https://example.com/a.jpg'}]",
+        "storyboards:\n  - id: board\n    shot_type: customize\n    element_list: [171]\n"
+        "    multi_prompt: [{prompt: they meet, duration: 5}]",
+        "storyboards:\n  - {id: board, shot_type: intelligence, prompt: a day, element_list: []}",
+    ],
+    ids=["text-to-video", "first frame", "customize storyboard", "intelligence, empty"],
+)
+def test_the_standard_model_takes_element_list(entry: str, diagnose: Diagnose) -> None:
+    # The official page gives the element limits for both models, and its standard storyboard
+    # example sends `element_list: []`.
+    text = f"version: 1\ndefaults: {{aspect_ratio: '16:9'}}\n{entry}\n"
+    assert diagnose(text) == []
+
+
+def test_truncation_warnings_say_what_the_service_keeps(diagnose: Diagnose) -> None:
+    found = diagnose(f"""
+        version: 1
+        defaults: {{aspect_ratio: "16:9"}}
+        shots:
+          - {{id: long, prompt: {"x" * 2600}}}
+        storyboards:
+          - id: board
+            shot_type: customize
+            multi_prompt: [{{prompt: {"y" * 600}, duration: 5}}]
+    """)
+    messages = {d.code: d.message for d in found}
+    assert set(messages) == {"KB224", "KB225"}
+    assert "2600 characters" in messages["KB224"]
+    assert "keeps the first 2500 characters" in messages["KB224"]
+    assert "600 characters" in messages["KB225"]
+    assert "keeps the first 512 characters" in messages["KB225"]
+    assert all(not d.is_error for d in found)
+
+
+def test_an_ignored_long_prompt_is_not_called_truncated(diagnose: Diagnose) -> None:
+    found = diagnose(f"""
+        version: 1
+        storyboards:
+          - id: board
+            shot_type: customize
+            aspect_ratio: "16:9"
+            prompt: {"x" * 2501}
+            multi_prompt: [{{prompt: a beach, duration: 5}}]
+    """)
+    assert [d.code for d in found] == ["KB215"]
 
 
 def test_a_problem_shared_through_defaults_is_reported_once(diagnose: Diagnose) -> None:

@@ -46,6 +46,8 @@ CORPUS = [
     "version: 1\nshots: [{id: a, prompt: ''}]\n",
     f"version: 1\nshots: [{{id: a, prompt: {'x' * 2500}}}]\n",
     f"version: 1\nshots: [{{id: a, prompt: {'x' * 2501}}}]\n",
+    f"version: 1\nshots: [{{id: a, negative_prompt: {'x' * 2500}}}]\n",
+    f"version: 1\nshots: [{{id: a, negative_prompt: {'x' * 2501}}}]\n",
     "version: 1\nshots: [{id: a, model: omni}]\n",
     "version: 1\nshots: [{id: a, model: kling-v3}]\n",
     "version: 1\nshots: [{id: a, media: [{type: refer, url: 'https://e.com/a.jpg'}]}]\n",
@@ -139,11 +141,23 @@ def test_enum_suggests_a_close_value(diagnose: Diagnose) -> None:
     )
 
 
-def test_too_long_prompt_says_why(diagnose: Diagnose) -> None:
-    found = messages(diagnose, f"version: 1\nshots: [{{id: a, prompt: {'x' * 2501}}}]\n")
+def test_too_long_text_says_why(diagnose: Diagnose) -> None:
+    found = messages(diagnose, f"version: 1\nshots: [{{id: a, negative_prompt: {'x' * 2501}}}]\n")
     [(_, field, message)] = [f for f in found if f[0] == "KB106"]
-    assert field == "prompt"
-    assert "2501 characters" in message and "cut the rest silently" in message
+    assert field == "negative_prompt"
+    assert "2501 characters" in message and "more than the 2500 allowed" in message
+
+
+def test_prompts_have_no_length_cap_in_the_schema(diagnose: Diagnose) -> None:
+    # The service truncates long prompts instead of refusing them: the rules warn (KB224,
+    # KB225), so the schema must not make them errors in editors.
+    text = (
+        f"version: 1\nstoryboards: [{{id: s, shot_type: intelligence, prompt: {'x' * 2501}, "
+        f"multi_prompt: [{{prompt: {'y' * 513}}}]}}]\n"
+    )
+    assert [code for code, _, _ in messages(diagnose, text) if code.startswith("KB1")] == []
+    assert "maxLength" not in schema()["$defs"]["prompt"]
+    assert "maxLength" not in schema()["$defs"]["storyboardShot"]["properties"]["prompt"]
 
 
 def test_missing_required_field_points_at_the_mapping(diagnose: Diagnose) -> None:

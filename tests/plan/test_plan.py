@@ -211,7 +211,9 @@ def test_a_lost_create_is_settled_first_and_counted_as_a_possible_cost(
     assert bench.simulator.stats().creates == 1
 
 
-def test_an_unsettled_submission_needs_resubmit_unknown(make_bench: MakeBench) -> None:
+def test_an_unsettled_submission_is_looked_up_again_or_sent_with_resubmit_unknown(
+    make_bench: MakeBench,
+) -> None:
     bench: Bench = make_bench(faults=Faults(lost_answer=LostAnswer.SERVER_ERROR))
     # Another tool on the same account rendered the same prompt a moment before: when our
     # create's answer is lost, the task list shows two look-alikes and cannot say which is ours.
@@ -239,9 +241,9 @@ def test_an_unsettled_submission_needs_resubmit_unknown(make_bench: MakeBench) -
     left = bench.plan(manifest)
     resent = bench.plan(manifest, resubmit_unknown=True)
 
-    assert actions(left) == {"twin-a": Action.LEAVE_UNKNOWN}
+    assert actions(left) == {"twin-a": Action.SETTLE}
     assert left.cost == 0
-    assert "--resubmit-unknown" in left.entries[0].detail
+    assert "looked up in the task list again" in left.entries[0].detail
     assert set(actions(resent).values()) == {Action.RESUBMIT}
     assert resent.cost == Decimal("1.8")
 

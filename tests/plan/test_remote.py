@@ -13,6 +13,7 @@ from kling_batch.manifest.model import Manifest
 from kling_batch.runner.artifacts import OutputLayout
 from kling_batch.runner.decide import Action
 from kling_batch.runner.events import EventKind
+from kling_batch.runner.lock import RunLock, StateLocked
 from kling_batch.runner.remote import (
     Cancellation,
     CancelOutcome,
@@ -20,7 +21,7 @@ from kling_batch.runner.remote import (
     refresh_in_flight,
     waiting,
 )
-from kling_batch.runner.state import EntryState, RunLock, StateLocked
+from kling_batch.runner.state import EntryState
 from kling_batch.simulator import Faults, LostAnswer
 
 from .conftest import Bench, MakeBench, StopAt, at
@@ -102,7 +103,7 @@ def test_cancel_only_touches_the_entries_asked_for(make_bench: MakeBench) -> Non
         pending = [
             r.entry_id
             for r in store.all()
-            if r.task_id and bench.simulator.task_status(r.task_id) is TaskStatus.PENDING
+            if r.task_id and bench.simulator.task_status(r.task_id) == TaskStatus.PENDING
         ]
     chosen = manifest.entry(pending[0])
 

@@ -26,6 +26,7 @@ from kling_batch.manifest.model import (
     StoryboardShot,
 )
 from kling_batch.runner.artifacts import OutputLayout, write_json_atomic
+from kling_batch.runner.echo import EchoBasis
 from kling_batch.runner.state import FileRecord, StateStore
 
 SAMPLE_CLIP = Path(__file__).resolve().parents[2] / "kling_batch" / "simulator" / "sample.mp4"
@@ -107,7 +108,11 @@ class Output:
     def _submit(self, entry_id: str) -> None:
         write_json_atomic(self.layout.request_file(entry_id), {"model": STANDARD_MODEL})
         self.store.record_intent(
-            entry_id, fingerprint="f", model=STANDARD_MODEL, body_sha256="b", prompt_key=None
+            entry_id,
+            fingerprint="f",
+            model=STANDARD_MODEL,
+            body_sha256="b",
+            basis=EchoBasis(prompt=None),
         )
         self.store.record_submitted(
             entry_id, Task(task_id=f"task-{entry_id}", status=TaskStatus.PENDING)

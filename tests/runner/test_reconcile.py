@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from kling_batch.api import AmbiguousSubmission, ApiKey, DashScopeClient
-from kling_batch.runner.reconcile import Verdict, settle_submission
+from kling_batch.runner.echo import EchoBasis, EchoMode
+from kling_batch.runner.reconcile import Attempt, Verdict, settle_submission
 from kling_batch.simulator import Simulator, SimulatorConfig, simulator_transport
 
 MODEL = "kling/kling-v3-video-generation"
@@ -31,18 +32,25 @@ async def client() -> AsyncIterator[DashScopeClient]:
         yield client
 
 
+def attempt(sent: dict[str, Any], *, entry_id: str = "e", at: datetime | None = None) -> Attempt:
+    moment = at or datetime.now(UTC) - timedelta(seconds=5)
+    return Attempt(entry_id, MODEL, EchoBasis.of_body(sent), moment.timestamp())
+
+
+def documented(basis: EchoBasis) -> frozenset[EchoMode]:
+    return basis.modes(())
+
+
 async def settle(client: DashScopeClient, prompt: str, **kwargs: Any) -> Any:
-    now = datetime.now(UTC)
     arguments: dict[str, Any] = {
-        "model": MODEL,
-        "prompt_key": prompt,
-        "attempted_from": now - timedelta(seconds=5),
-        "attempted_until": now,
         "claimed": set,
+        "rivals": list,
+        "modes": documented,
         "relist_delay": 0.0,
     }
     arguments.update(kwargs)
-    return await settle_submission(client, **arguments)
+    tried = arguments.pop("attempt", None) or attempt(body(prompt))
+    return await settle_submission(client, tried, **arguments)
 
 
 @pytest.mark.anyio
@@ -75,8 +83,14 @@ async def test_a_claimed_task_is_never_adopted_twice(client: DashScopeClient) ->
 @pytest.mark.anyio
 async def test_rivals_with_the_same_prompt_leave_it_unsettled(client: DashScopeClient) -> None:
     await client.create_task(body("a crow"))
-    settlement = await settle(client, "a crow", rivals=lambda: 1)
+    rival = attempt(body("a crow"), entry_id="rival")
+    settlement = await settle(client, "a crow", rivals=lambda: [rival])
     assert settlement.verdict is Verdict.UNSETTLED
+    assert "rival" in settlement.reason
+    # A rival whose create could not make this task (another prompt) changes nothing.
+    other = attempt(body("a raven"), entry_id="other")
+    settlement = await settle(client, "a crow", rivals=lambda: [other])
+    assert settlement.verdict is Verdict.ADOPTED
 
 
 @pytest.mark.anyio
@@ -96,7 +110,34 @@ async def test_an_attempt_older_than_the_list_horizon_is_unsettled(
     client: DashScopeClient,
 ) -> None:
     long_ago = datetime.now(UTC) - timedelta(hours=25)
-    settlement = await settle(
-        client, "x", attempted_from=long_ago, attempted_until=long_ago + timedelta(seconds=1)
-    )
+    settlement = await settle(client, "x", attempt=attempt(body("x"), at=long_ago))
     assert settlement.verdict is Verdict.UNSETTLED
+
+
+def storyboard(*shots: str) -> dict[str, Any]:
+    return {
+        "model": MODEL,
+        "input": {
+            "multi_shot": True,
+            "shot_type": "customize",
+            "multi_prompt": [
+                {"index": n, "prompt": shot, "duration": 5} for n, shot in enumerate(shots, 1)
+            ],
+        },
+        "parameters": {"aspect_ratio": "16:9", "duration": 5 * len(shots)},
+    }
+
+
+@pytest.mark.anyio
+async def test_a_task_that_echoes_no_prompt_is_not_ours_only_once_our_kind_is_seen_to_echo(
+    client: DashScopeClient,
+) -> None:
+    # A storyboard of someone else's, which (in this simulator's default mode) echoes nothing.
+    await client.create_task(storyboard("a field", "a barn"))
+    lost = attempt(storyboard("a city", "a cup"))
+    # Nothing learned yet: an empty echo is what our storyboard could show too.
+    unlearned = await settle(client, "", attempt=lost)
+    assert unlearned.verdict is Verdict.ADOPTED
+    # Our own storyboards were seen to echo their first shot: the silent task is not ours.
+    learned = await settle(client, "", attempt=lost, modes=lambda _: {EchoMode.FIRST_SHOT})
+    assert learned.verdict is Verdict.NOT_CREATED

@@ -11,19 +11,22 @@ from pathlib import Path
 import pytest
 
 from kling_batch.api.types import Task, TaskStatus, Upload, Usage
+from kling_batch.runner.echo import EchoBasis, EchoMode
+from kling_batch.runner.lock import RunLock, StateLocked
 from kling_batch.runner.state import (
     EntryState,
     FileRecord,
-    RunLock,
-    StateLocked,
     StateStore,
     TaskClaimed,
 )
+from kling_batch.runner.world import World
 
 
 def test_an_entry_walks_through_its_states_and_survives_reopening(tmp_path: Path) -> None:
     store = StateStore(tmp_path / "state.sqlite3")
-    store.record_intent("a", fingerprint="f1", model="m", body_sha256="b", prompt_key="p")
+    store.record_intent(
+        "a", fingerprint="f1", model="m", body_sha256="b", basis=EchoBasis(prompt="p")
+    )
     assert store.get("a") is not None and store.get("a").state is EntryState.SUBMITTING  # type: ignore[union-attr]
     store.record_submitted("a", Task(task_id="t1", status=TaskStatus.PENDING, request_id="r1"))
     done = Task(
@@ -59,7 +62,9 @@ def test_task_status_decides_entry_state(
     tmp_path: Path, status: TaskStatus, state: EntryState
 ) -> None:
     store = StateStore(tmp_path / "s.sqlite3")
-    store.record_intent("a", fingerprint="f", model="m", body_sha256="b", prompt_key=None)
+    store.record_intent(
+        "a", fingerprint="f", model="m", body_sha256="b", basis=EchoBasis(prompt=None)
+    )
     store.record_submitted("a", Task(task_id="t", status=TaskStatus.PENDING))
     record = store.record_task("a", Task(task_id="t", status=status, code="X", message="y"))
     assert record.state is state
@@ -68,7 +73,9 @@ def test_task_status_decides_entry_state(
 def test_one_task_cannot_be_claimed_by_two_entries(tmp_path: Path) -> None:
     store = StateStore(tmp_path / "s.sqlite3")
     for entry in ("a", "b"):
-        store.record_intent(entry, fingerprint="f", model="m", body_sha256="b", prompt_key=None)
+        store.record_intent(
+            entry, fingerprint="f", model="m", body_sha256="b", basis=EchoBasis(prompt=None)
+        )
     store.record_submitted("a", Task(task_id="t", status=TaskStatus.PENDING))
     with pytest.raises(TaskClaimed, match="entry a"):
         store.record_submitted("b", Task(task_id="t", status=TaskStatus.PENDING))
@@ -77,32 +84,82 @@ def test_one_task_cannot_be_claimed_by_two_entries(tmp_path: Path) -> None:
 
 def test_a_forgotten_entrys_task_stays_claimed(tmp_path: Path) -> None:
     store = StateStore(tmp_path / "s.sqlite3")
-    store.record_intent("a", fingerprint="f", model="m", body_sha256="b", prompt_key=None)
+    store.record_intent(
+        "a", fingerprint="f", model="m", body_sha256="b", basis=EchoBasis(prompt=None)
+    )
     store.record_submitted("a", Task(task_id="old", status=TaskStatus.PENDING))
     store.forget("a")  # re-rendered: the record goes, the task id must stay known
     assert "old" in store.claimed_task_ids()
-    store.record_intent("a", fingerprint="g", model="m", body_sha256="c", prompt_key=None)
+    store.record_intent(
+        "a", fingerprint="g", model="m", body_sha256="c", basis=EchoBasis(prompt=None)
+    )
     with pytest.raises(TaskClaimed):
         store.record_submitted("b", Task(task_id="old", status=TaskStatus.PENDING))
+
+
+HERE = World("https://dashscope.aliyuncs.com/api/v1", False, "acct-1")
 
 
 def test_upload_cache_round_trip(tmp_path: Path) -> None:
     store = StateStore(tmp_path / "s.sqlite3")
     expires = datetime(2030, 1, 1, tzinfo=UTC)
     upload = Upload(url="oss://dir/a.png", model="m", sha256="h", size=3, expires_at=expires)
-    store.uploads.put(upload)
-    assert store.uploads.get("h", "m") == upload
-    assert store.uploads.get("h", "other") is None
+    store.uploads_of(HERE).put(upload)
+    assert store.uploads_of(HERE).get("h", "m") == upload
+    assert store.uploads_of(HERE).get("h", "other") is None
+
+
+def test_uploads_are_never_shared_across_services_or_accounts(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "s.sqlite3")
+    expires = datetime(2030, 1, 1, tzinfo=UTC)
+    upload = Upload(url="oss://dir/a.png", model="m", sha256="h", size=3, expires_at=expires)
+    store.uploads_of(HERE).put(upload)
+    other_account = World(HERE.service, False, "acct-2")
+    other_service = World("http://127.0.0.1:8765/api/v1", True, "acct-1")
+    assert store.uploads_of(other_account).get("h", "m") is None
+    assert store.uploads_of(other_service).get("h", "m") is None
+    # Readers without a world (status, plan) see the cache of the output's recorded world.
+    assert store.get_upload("h", "m") is None
+    store.record_world(HERE)
+    assert store.get_upload("h", "m") == upload
+
+
+def test_a_store_from_before_worlds_tells_what_it_can(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "s.sqlite3")
+    assert store.world() is None  # nothing recorded: nothing to protect
+    store.record_intent("a", fingerprint="f", model="m", body_sha256="b", basis=EchoBasis("p"))
+    assert store.world() == World(None, None, None)  # records, but no video: cannot tell
+    store.record_submitted("a", Task(task_id="t", status=TaskStatus.PENDING))
+    store.record_task(
+        "a", Task("t", TaskStatus.SUCCEEDED, video_url="http://127.0.0.1:8765/files/t/v.mp4")
+    )
+    assert store.world() == World(None, True, None)  # videos from loopback: a simulator
+    store.record_world(HERE)
+    assert store.world() == HERE
+
+
+def test_echo_observations_accumulate_per_model_and_kind(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "s.sqlite3")
+    store.observe_echo("m", "storyboard/no-prompt", EchoMode.EMPTY)
+    store.observe_echo("m", "storyboard/no-prompt", EchoMode.EMPTY)
+    store.observe_echo("m", "shot/prompt", EchoMode.WHOLE)
+    store.close()
+    store = StateStore(tmp_path / "s.sqlite3")
+    assert store.echo_modes("m", "storyboard/no-prompt") == {EchoMode.EMPTY}
+    assert store.echo_modes("m", "shot/prompt") == {EchoMode.WHOLE}
+    assert store.echo_modes("other", "shot/prompt") == frozenset()
 
 
 _WRITER = textwrap.dedent(
     """
     import sys
+    from kling_batch.runner.echo import EchoBasis
     from kling_batch.runner.state import StateStore
     store = StateStore(__import__("pathlib").Path(sys.argv[1]))
     n = 0
     while True:
-        store.record_intent(f"e{n}", fingerprint="f", model="m", body_sha256="b", prompt_key="p")
+        basis = EchoBasis(prompt="p")
+        store.record_intent(f"e{n}", fingerprint="f", model="m", body_sha256="b", basis=basis)
         print(n, flush=True)
         n += 1
     """
@@ -133,7 +190,7 @@ _HOLDER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from kling_batch.runner.state import RunLock
+    from kling_batch.runner.lock import RunLock
     lock = RunLock(Path(sys.argv[1]))
     lock.acquire()
     print("held", flush=True)

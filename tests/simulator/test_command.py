@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -57,6 +58,37 @@ def test_fault_and_key_options_reach_the_simulator(start) -> None:
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
     assert process.stderr is not None and "sk-only" not in process.stderr.read()
+
+
+def test_the_list_zone_and_storyboard_echo_options_reach_the_simulator(start) -> None:
+    process, base_url = start("--list-zone", "utc", "--storyboard-echo", "first-shot")
+    auth = {"Authorization": "Bearer any"}
+    storyboard = {
+        "model": "kling/kling-v3-video-generation",
+        "input": {
+            "multi_shot": True,
+            "shot_type": "customize",
+            "multi_prompt": [{"index": 1, "prompt": "a harbour", "duration": 5}],
+        },
+        "parameters": {"duration": 5},
+    }
+    created = httpx.post(
+        base_url + "/services/aigc/video-generation/video-synthesis",
+        json=storyboard,
+        headers={**auth, "X-DashScope-Async": "enable"},
+    )
+    task_id = created.json()["output"]["task_id"]
+    query = httpx.get(f"{base_url}/tasks/{task_id}", headers=auth).json()
+    now = datetime.now(UTC)
+    window = {
+        "start_time": (now - timedelta(minutes=5)).strftime("%Y%m%d%H%M%S"),
+        "end_time": (now + timedelta(minutes=1)).strftime("%Y%m%d%H%M%S"),
+    }
+    rows = httpx.get(base_url + "/tasks/", params=window, headers=auth).json()["data"]
+    assert query["output"]["orig_prompt"] == "a harbour"
+    assert [row["task_id"] for row in rows] == [task_id]  # UTC digits find it
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0
 
 
 def test_a_key_other_than_the_given_one_is_refused(start) -> None:

@@ -75,7 +75,7 @@ async def test_only_the_configured_key_is_accepted(serve, connect) -> None:
 
 
 @pytest.mark.anyio
-async def test_arrearage_answers_403_to_everything(serve, connect) -> None:
+async def test_arrearage_answers_400_to_everything(serve, connect) -> None:
     async with connect(serve(arrearage=True)) as api:
         answers = [
             await api.create(api.body()),
@@ -83,7 +83,8 @@ async def test_arrearage_answers_403_to_everything(serve, connect) -> None:
             await api.client.get("/tasks/"),
             await api.client.get("/uploads", params={"action": "getPolicy", "model": STANDARD}),
         ]
-    assert {(a.status_code, a.json()["code"]) for a in answers} == {(403, "Arrearage")}
+    # 400, not 403: an account-level code behind a request-level status (the reference).
+    assert {(a.status_code, a.json()["code"]) for a in answers} == {(400, "Arrearage")}
 
 
 @pytest.mark.anyio
@@ -101,10 +102,6 @@ INVALID = {
     "refer on standard": (shot(("refer", IMG), model=STANDARD), "only supported by"),
     "last frame alone": (shot(("last_frame", IMG), model=STANDARD), "combination"),
     "two first frames": (shot(("first_frame", IMG), ("first_frame", IMG)), "combination"),
-    "elements on standard": (
-        shot(model=STANDARD, input={"element_list": elements(1)}),
-        "element_list is only supported",
-    ),
     "bad element id": (shot(input={"element_list": [{"element_id": "x"}]}), "element_list[0]"),
     "duration 16": (shot(duration=16), "[3, 15]"),
     "duration 2": (shot(duration=2), "[3, 15]"),
@@ -149,6 +146,20 @@ INVALID = {
         shot(("first_frame", IMG), input={"element_list": elements(4)}),
         "at most 3",
     ),
+    "first frame and four elements on standard": (
+        shot(("first_frame", IMG), model=STANDARD, input={"element_list": elements(4)}),
+        "at most 3",
+    ),
+    "first and last frame and four elements on standard": (
+        shot(
+            ("first_frame", IMG),
+            ("last_frame", IMG),
+            model=STANDARD,
+            input={"element_list": elements(4)},
+        ),
+        "at most 3",
+    ),
+    "element list not a list": (shot(model=STANDARD, input={"element_list": {}}), "element_list"),
     "two feature videos": (shot(("feature", VID), ("feature", VID)), "At most 1"),
     "base and feature": (shot(("feature", VID), ("base", VID)), "At most 1"),
     "refer and first frame": (shot(("refer", IMG), ("first_frame", IMG)), "combination"),
@@ -175,8 +186,14 @@ INVALID = {
         "1 to 6 shots",
     ),
     "indexes from 0": (
-        storyboard([{"index": 0, "prompt": "a"}, {"index": 1, "prompt": "b"}]),
+        storyboard(
+            [{"index": 0, "prompt": "a", "duration": 5}, {"index": 1, "prompt": "b", "duration": 5}]
+        ),
         "indexes must be 1 to 2",
+    ),
+    "shot without a duration": (
+        storyboard([{"index": 1, "prompt": "a"}]),
+        "multi_prompt[0].duration is required per shot",
     ),
     "shot longer than the video": (
         storyboard([{"index": 1, "prompt": "a", "duration": 6}], duration=5),
@@ -192,7 +209,6 @@ INVALID = {
         ),
         "add up to 8 s",
     ),
-    "shot prompt over 512": (storyboard([{"index": 1, "prompt": "x" * 513}]), "at most 512"),
     "unreachable media host": (
         shot(("first_frame", "https://media.invalid/a.png")),
         "Failed to download",
@@ -223,6 +239,15 @@ VALID = {
     "text to video": shot(model=STANDARD),
     "first frame": shot(("first_frame", IMG), model=STANDARD),
     "first and last frame": shot(("first_frame", IMG), ("last_frame", IMG), model=STANDARD),
+    "standard text to video with elements": shot(
+        model=STANDARD, input={"element_list": elements(2)}
+    ),
+    "standard first frame with three elements": shot(
+        ("first_frame", IMG), model=STANDARD, input={"element_list": elements(3)}
+    ),
+    "standard storyboard with an empty element list": storyboard(
+        [{"index": 1, "prompt": "a", "duration": 5}], duration=5, element_list=[]
+    ),
     "omni with elements": shot(
         ("first_frame", IMG), input={"element_list": elements(3)}, aspect_ratio="9:16"
     ),
@@ -244,7 +269,12 @@ VALID = {
     "customize storyboard": storyboard(
         [{"index": 2, "prompt": "b", "duration": 5}, {"index": 1, "prompt": "a", "duration": 5}]
     ),
-    "customize without shot durations": storyboard([{"index": 1, "prompt": "a"}]),
+    "shot prompt of 600 characters": storyboard(
+        [{"index": 1, "prompt": "x" * 600, "duration": 5}], duration=5
+    ),
+    "customize ignores input.prompt": storyboard(
+        [{"index": 1, "prompt": "a", "duration": 5}], duration=5, prompt="<<<image_3>>>"
+    ),
     "intelligence storyboard": {
         "model": STANDARD,
         "input": {"prompt": "a day", "multi_shot": True, "shot_type": "intelligence"},

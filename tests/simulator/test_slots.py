@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kling_batch.api.types import TaskStatus
+from kling_batch.simulator import TaskStatus
 from kling_batch.simulator._tasks import QUERYABLE_SECONDS, Outcome, SimTask, Slots
 from kling_batch.simulator._validation import CreateSpec
 

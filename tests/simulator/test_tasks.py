@@ -257,6 +257,47 @@ async def test_the_task_list_filters_by_status_model_and_window(serve, connect) 
 
 
 @pytest.mark.anyio
+async def test_the_list_window_defaults_to_24_hours_beside_the_side_given(serve, connect) -> None:
+    server = serve()
+    async with connect(server) as api:
+        old = await api.create_id(api.body("old"))
+        t0 = datetime.fromtimestamp(server.simulator.now(), BEIJING)
+        server.simulator.advance(30 * 3600)
+        new = await api.create_id(api.body("new"))
+        t1 = t0 + timedelta(hours=30)
+
+        async def found(**params: object) -> list[str]:
+            answer = await _list(api, **params)
+            assert answer.status_code == 200, answer.text
+            return [row["task_id"] for row in answer.json()["data"]]
+
+        # only start_time: start .. start + 24 h (not start .. now, which is 30 h here)
+        from_start = await found(start_time=list_time(t0 - timedelta(minutes=1)))
+        late_start = await found(start_time=list_time(t0 + timedelta(hours=10)))
+        # only end_time: end - 24 h .. end
+        to_end = await found(end_time=list_time(t0 + timedelta(minutes=1)))
+        to_now = await found(end_time=list_time(t1 + timedelta(minutes=1)))
+        # neither: the last 24 h
+        neither = await found()
+    assert from_start == [old]
+    assert late_start == [new]
+    assert to_end == [old]
+    assert to_now == [new]
+    assert neither == [new]
+
+
+@pytest.mark.anyio
+async def test_the_task_list_filters_by_task_id(serve, connect) -> None:
+    async with connect(serve()) as api:
+        first = await api.create_id(api.body("first"))
+        await api.create_id(api.body("second"))
+        answer = (await _list(api, task_id=first)).json()
+        missing = (await _list(api, task_id="0385dc79-5ff8-4d82-bcb6-000000000000")).json()
+    assert [row["task_id"] for row in answer["data"]] == [first] and answer["total"] == 1
+    assert missing["total"] == 0 and missing["data"] == []
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize(
     "params",
     [
