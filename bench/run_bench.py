@@ -42,10 +42,12 @@ import httpx
 
 from kling_batch.api import ApiKey, Pacing
 from kling_batch.api.client import DEFAULT_LIMITS
+from kling_batch.batch import run_manifest
 from kling_batch.manifest import load
 from kling_batch.manifest.model import Manifest
 from kling_batch.runner.artifacts import OutputLayout, read_json_lines
-from kling_batch.runner.run import Connection, RunOptions, RunSummary, run_manifest
+from kling_batch.runner.connection import Connection
+from kling_batch.runner.options import RunOptions, RunSummary
 from kling_batch.simulator import Simulator, SimulatorConfig, simulator_transport
 
 # DashScope writes task times as Beijing wall-clock text without a zone.

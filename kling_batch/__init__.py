@@ -16,13 +16,15 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from kling_batch._version import __version__
 
 if TYPE_CHECKING:
+    from kling_batch.batch import run_manifest
     from kling_batch.manifest import Diagnostic, ManifestInvalid, check, load
     from kling_batch.plan import Plan, build_plan
+    from kling_batch.runner.connection import Connection
+    from kling_batch.runner.options import RunOptions, RunSummary
     from kling_batch.runner.remote import cancel_pending
-    from kling_batch.runner.run import Connection, RunOptions, RunSummary, run_manifest
 
 _EXPORTS = {
     "Diagnostic": "kling_batch.manifest",
@@ -32,10 +34,10 @@ _EXPORTS = {
     "Plan": "kling_batch.plan",
     "build_plan": "kling_batch.plan",
     "cancel_pending": "kling_batch.runner.remote",
-    "Connection": "kling_batch.runner.run",
-    "RunOptions": "kling_batch.runner.run",
-    "RunSummary": "kling_batch.runner.run",
-    "run_manifest": "kling_batch.runner.run",
+    "Connection": "kling_batch.runner.connection",
+    "RunOptions": "kling_batch.runner.options",
+    "RunSummary": "kling_batch.runner.options",
+    "run_manifest": "kling_batch.batch",
 }
 
 __all__ = [

@@ -29,7 +29,8 @@ from kling_batch.runner.expiry import (
     record_notices,
     upload_notices,
 )
-from kling_batch.runner.state import EntryRecord, EntryState, StateStore
+from kling_batch.runner.records import EntryRecord, EntryState
+from kling_batch.runner.state import StateStore
 from kling_batch.runner.world import World
 
 _ALIASES = {model: alias for alias, model in MODEL_ALIASES.items()}

@@ -25,7 +25,7 @@ import anyio
 import anyio.to_thread
 import httpx
 
-from kling_batch import __version__
+from kling_batch._version import __version__
 from kling_batch.api import decode
 from kling_batch.api.decode import MalformedAnswer
 from kling_batch.api.errors import (

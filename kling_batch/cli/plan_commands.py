@@ -32,6 +32,7 @@ from kling_batch.plan import Plan, PlannedEntry, build_plan
 from kling_batch.prices import PriceTableError
 from kling_batch.runner.artifacts import OutputLayout
 from kling_batch.runner.budget import money
+from kling_batch.runner.options import SelectionError, select_entries
 from kling_batch.runner.remote import (
     Cancellation,
     CancelOutcome,
@@ -40,7 +41,6 @@ from kling_batch.runner.remote import (
     refresh_in_flight,
     waiting,
 )
-from kling_batch.runner.run import SelectionError, select_entries
 from kling_batch.runner.state import StateStore
 from kling_batch.runner.world import world_note
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import anyio
 import click
 
+from kling_batch.batch import run_manifest
 from kling_batch.cli.columns import columns
 from kling_batch.cli.cost_options import (
     limit_or_exit,
@@ -34,15 +35,10 @@ from kling_batch.runner.artifacts import OutputLayout
 from kling_batch.runner.budget import BudgetExceeded, money
 from kling_batch.runner.expiry import ExpiryNotice, status_notices
 from kling_batch.runner.lock import StateLocked
+from kling_batch.runner.options import RunOptions, RunSummary, SelectionError, select_entries
+from kling_batch.runner.records import EntryState
 from kling_batch.runner.results import entry_result
-from kling_batch.runner.run import (
-    RunOptions,
-    RunSummary,
-    SelectionError,
-    run_manifest,
-    select_entries,
-)
-from kling_batch.runner.state import EntryState, StateStore
+from kling_batch.runner.state import StateStore
 from kling_batch.runner.world import world_note
 
 # Real renders take minutes and the polling policy learns their length, so a 5 s floor costs

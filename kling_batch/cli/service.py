@@ -23,8 +23,8 @@ from kling_batch.api import (
     require_secure_url,
 )
 from kling_batch.cli.errors import FatalError, InvalidInput
+from kling_batch.runner.connection import Connection
 from kling_batch.runner.lock import StateLocked
-from kling_batch.runner.run import Connection
 from kling_batch.runner.world import WorldMismatch
 
 F = TypeVar("F", bound=Callable[..., Any])

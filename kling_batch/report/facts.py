@@ -18,8 +18,9 @@ from kling_batch.manifest.model import Entry, Manifest
 from kling_batch.prices import PriceTable
 from kling_batch.runner.artifacts import OutputLayout, read_json_lines
 from kling_batch.runner.events import EventKind
+from kling_batch.runner.records import EntryRecord, EntryState
 from kling_batch.runner.results import entry_result
-from kling_batch.runner.state import EntryRecord, EntryState, StateStore
+from kling_batch.runner.state import StateStore
 from kling_batch.runner.world import world_note
 
 PENDING = "pending"  # an entry the state store has never seen

@@ -12,7 +12,8 @@ from typing import IO, Any
 
 from kling_batch.api.types import Task
 from kling_batch.hashing import sha256_file
-from kling_batch.runner.state import STATE_FILE, FileRecord
+from kling_batch.runner.records import FileRecord
+from kling_batch.runner.state import STATE_FILE
 
 SUPERSEDED_DIR = "_superseded"  # entry ids start with a letter or digit, so this never collides
 

@@ -9,6 +9,7 @@ Nothing here ever creates a task.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,11 +25,13 @@ from kling_batch.manifest.model import Entry, Manifest
 from kling_batch.prices import PriceTable, PriceTableError
 from kling_batch.runner.artifacts import OutputLayout
 from kling_batch.runner.changes import fingerprint_body
+from kling_batch.runner.connection import Connection, bind_output
 from kling_batch.runner.echo import EchoBasis
 from kling_batch.runner.lock import RunLock
-from kling_batch.runner.reconcile import LIST_HORIZON, Sighting, unclaimed_tasks
-from kling_batch.runner.run import Connection, bind_output
-from kling_batch.runner.state import EntryRecord, StateStore, TaskClaimed
+from kling_batch.runner.reconcile import LIST_HORIZON, Sighting, fits_usage, unclaimed_tasks
+from kling_batch.runner.records import EntryRecord
+from kling_batch.runner.state import StateStore, TaskClaimed
+from kling_batch.runner.transitions import task_seen
 
 # The service's usage.SR, per mode of the price table.
 _MODE_OF_SR = {"720": "std", "1080": "pro"}
@@ -123,9 +126,11 @@ def _row(
 
 
 def _resembles(entry: Entry, record: EntryRecord | None, task: Task, store: StateStore) -> bool:
-    basis = record.basis if record is not None else EchoBasis.of_body(fingerprint_body(entry))
+    body = fingerprint_body(entry)
+    basis = record.basis if record is not None else EchoBasis.of_body(body)
     modes = basis.modes(store.echo_modes(entry.model, basis.kind))
-    return basis.could_echo(task.orig_prompt, modes)
+    # What the entry would send now: a render of another duration or resolution is not its.
+    return basis.could_echo(task.orig_prompt, modes) and fits_usage(task, body.get("parameters"))
 
 
 def _adopt(
@@ -170,9 +175,11 @@ def _hand_over(
             fingerprint_body=body,
         )
     try:
-        store.record_submitted(entry.id, task)
+        claimed = store.record_submitted(entry.id, task)
     except TaskClaimed:
         return None
+    if task.status.is_terminal:
+        store.apply(entry.id, task_seen(claimed, task, time.time()))
     layout.keep_task_answer(entry.id, task)
     return entry.id
 

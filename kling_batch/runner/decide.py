@@ -10,7 +10,7 @@ import time
 from enum import StrEnum
 
 from kling_batch.runner.reconcile import CLOCK_SLACK, LIST_HORIZON
-from kling_batch.runner.state import EntryRecord, EntryState
+from kling_batch.runner.records import EntryRecord, EntryState
 
 
 class Action(StrEnum):

@@ -16,7 +16,7 @@ import httpx
 
 from kling_batch.api import require_secure_url
 from kling_batch.hashing import sha256_file
-from kling_batch.runner.state import FileRecord
+from kling_batch.runner.records import FileRecord
 
 
 class DownloadError(Exception):

@@ -19,7 +19,7 @@ from kling_batch.api.types import Upload
 from kling_batch.api.uploads import UPLOAD_REUSE_MARGIN, UPLOAD_VALIDITY
 from kling_batch.manifest.model import Entry
 from kling_batch.manifest.requests import content_hash
-from kling_batch.runner.state import TASK_ID_HOURS, EntryRecord, EntryState
+from kling_batch.runner.records import TASK_ID_HOURS, EntryRecord, EntryState
 
 HOUR = 3600.0
 DAY = 24 * HOUR

@@ -8,6 +8,8 @@ task list is the only witness, and only what it says unambiguously is used:
   digits that cover it whatever zone the service reads them in (api/client.py, `list_tasks`);
 - the echo: a task is a candidate when its `orig_prompt` is what the service echoes for a body
   like ours, as learned from this output's own tasks (runner/echo.py);
+- the render: a task that has ended shows what it rendered (`usage`: billed seconds, 720 or
+  1080, audio); one that does not fit the body sent is not a candidate;
 - the claims: a task any entry of this output ever recorded is not a candidate.
 
 One candidate that no other unsettled entry could also own is adopted; none (on a second look)
@@ -17,10 +19,11 @@ unsettled, with the reason, for a later look.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import anyio
 
@@ -58,6 +61,13 @@ class Attempt:
     model: str
     basis: EchoBasis
     intent_at: float  # epoch seconds, our clock
+    # The body's parameters (mode, duration, audio), to compare with a finished task's usage;
+    # None for a record from before they were kept.
+    parameters: Mapping[str, Any] | None = None
+
+    def could_be(self, task: Task, modes: frozenset[EchoMode]) -> bool:
+        """Whether `task` may have been created by this attempt: its echo, and its render."""
+        return self.basis.could_echo(task.orig_prompt, modes) and fits_usage(task, self.parameters)
 
 
 @dataclass(frozen=True)
@@ -97,7 +107,7 @@ async def settle_submission(
         candidates = [
             seen
             for seen in await unclaimed_tasks(client, attempt.model, start, end, claimed())
-            if attempt.basis.could_echo(seen.task.orig_prompt, ours)
+            if attempt.could_be(seen.task, ours)
         ]
         if len(candidates) > 1:
             ids = ", ".join(seen.task.task_id for seen in candidates)
@@ -141,4 +151,25 @@ def _could_own(rival: Attempt, seen: Sighting, modes: ModesOf) -> bool:
     created = seen.created_at
     if created is not None and created < datetime.fromtimestamp(rival.intent_at, UTC) - CLOCK_SLACK:
         return False  # made before the rival's create was even about to be sent
-    return rival.basis.could_echo(seen.task.orig_prompt, modes(rival.basis))
+    return rival.could_be(seen.task, modes(rival.basis))
+
+
+# The service's usage.SR for each mode; the API's defaults when a body leaves them out.
+_SR_OF_MODE = {"std": "720", "pro": "1080"}
+_DEFAULT_MODE = "pro"
+_DEFAULT_DURATION = 5
+
+
+def fits_usage(task: Task, parameters: Mapping[str, Any] | None) -> bool:
+    """Whether what a finished task rendered (billed seconds, resolution, audio) can be the
+    body's; a task without usage (not finished, or failed) fits whatever was sent."""
+    usage = task.usage
+    if usage is None or parameters is None:
+        return True
+    duration = parameters.get("duration", _DEFAULT_DURATION)
+    if usage.duration is not None and usage.duration != duration:
+        return False
+    sr = _SR_OF_MODE.get(str(parameters.get("mode", _DEFAULT_MODE)))
+    if usage.sr is not None and sr is not None and usage.sr != sr:
+        return False
+    return usage.audio is None or usage.audio == bool(parameters.get("audio", False))

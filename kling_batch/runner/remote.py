@@ -1,13 +1,14 @@
 """Asking the service about a manifest's tasks outside a run: `plan --refresh` and `cancel`.
 
 Both hold the output's run lock, as `run` does: only one process writes an output's state. What
-they learn goes into the state store through the same `record_task` a run uses, and each answer
-into the entry's task.json and polls.jsonl. An account error (bad key, arrears) stops them and
-is raised as is; any other failure is reported for its entry and changes nothing.
+they learn goes into the state store through the same transition (`task_seen`) a run uses, and
+each answer into the entry's task.json and polls.jsonl. An account error (bad key, arrears)
+stops them and is raised as is; any other failure is reported for its entry and changes nothing.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,10 +27,12 @@ from kling_batch.api.types import Task, TaskStatus
 from kling_batch.manifest.model import Entry, Manifest
 from kling_batch.prices import PriceTable
 from kling_batch.runner.artifacts import OutputLayout
+from kling_batch.runner.connection import Connection, bind_output
 from kling_batch.runner.lock import RunLock
+from kling_batch.runner.records import EntryRecord, EntryState
 from kling_batch.runner.results import write_results
-from kling_batch.runner.run import Connection, bind_output
-from kling_batch.runner.state import EntryRecord, EntryState, StateStore
+from kling_batch.runner.state import StateStore
+from kling_batch.runner.transitions import task_seen
 from kling_batch.runner.world import World
 
 # Queries and cancels in flight at once; the client paces them under the service's rates.
@@ -45,7 +48,9 @@ class _Session:
 
     def keep(self, entry_id: str, task: Task) -> EntryRecord:
         self.layout.keep_task_answer(entry_id, task)
-        return self.store.record_task(entry_id, task)
+        record = self.store.get(entry_id)
+        assert record is not None
+        return self.store.apply(entry_id, task_seen(record, task, time.time()))
 
 
 @asynccontextmanager

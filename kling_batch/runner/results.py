@@ -7,7 +7,8 @@ from typing import Any
 from kling_batch.manifest.model import Entry, Manifest
 from kling_batch.prices import API_DEFAULT_MODE, PriceTable
 from kling_batch.runner.artifacts import OutputLayout, write_lines_atomic
-from kling_batch.runner.state import EntryRecord, StateStore
+from kling_batch.runner.records import EntryRecord
+from kling_batch.runner.state import StateStore
 
 
 def entry_result(entry: Entry, record: EntryRecord | None, prices: PriceTable) -> dict[str, Any]:

@@ -79,8 +79,11 @@ def world_of(base_url: str, key: ApiKey, *, in_process: bool) -> World:
 def normalise_service(base_url: str) -> str:
     parts = urlsplit(base_url.strip())
     host = (parts.hostname or "").lower()
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme.lower()}://{host}{port}{parts.path.rstrip('/')}"
+    scheme = parts.scheme.lower()
+    # An explicit default port names the same service as none.
+    default = {"https": 443, "http": 80}.get(scheme)
+    port = f":{parts.port}" if parts.port and parts.port != default else ""
+    return f"{scheme}://{host}{port}{parts.path.rstrip('/')}"
 
 
 def legacy_world(video_urls: Iterable[str]) -> World:

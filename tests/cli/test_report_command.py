@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -11,7 +12,21 @@ from kling_batch.cli import main
 from kling_batch.cli.exit_codes import ExitCode
 from kling_batch.runner.artifacts import OutputLayout
 from kling_batch.runner.echo import EchoBasis
+from kling_batch.runner.records import EntryRecord, FileRecord
 from kling_batch.runner.state import StateStore
+from kling_batch.runner.transitions import downloaded, task_seen
+
+
+def fold(store: StateStore, entry_id: str, task: Task) -> EntryRecord:
+    """What a run does with a task it saw: the transition, persisted."""
+    record = store.get(entry_id)
+    assert record is not None
+    return store.apply(entry_id, task_seen(record, task, time.time()))
+
+
+def finish(store: StateStore, entry_id: str, files: tuple[FileRecord, ...]) -> EntryRecord:
+    return store.apply(entry_id, downloaded(files))
+
 
 MANIFEST = """\
 version: 1
@@ -37,7 +52,7 @@ def test_report_writes_the_page_for_the_output(tmp_path: Path) -> None:
         "first", fingerprint="f", model="m", body_sha256="b", basis=EchoBasis(prompt=None)
     )
     store.record_submitted("first", Task("task-1", TaskStatus.PENDING))
-    store.record_task("first", Task("task-1", TaskStatus.FAILED, code="Boom", message="it broke"))
+    fold(store, "first", Task("task-1", TaskStatus.FAILED, code="Boom", message="it broke"))
     store.close()
 
     result = CliRunner().invoke(main, ["report", str(manifest), "--output", str(tmp_path / "out")])

@@ -109,9 +109,15 @@ def test_eight_sigkills_with_lost_creates_pay_once(
     events = workspace.folder() / "events.jsonl"
     kills = 0
     while kills < 8:
+        started = _runs_started(events)
         process = workspace.start(sim, *run_args(manifest, workspace, "--concurrency", "5"))
-        # Kill it at a random moment once it has started work (or let it finish).
-        time.sleep(rng.uniform(0.3, 1.2))
+        # Kill it at a random moment once it has started work (or let it finish): however slow
+        # the machine is to start Python, the kill lands inside the run.
+        deadline = time.monotonic() + 30
+        while _runs_started(events) == started and process.poll() is None:
+            assert time.monotonic() < deadline, "the run never started"
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 1.0))
         if process.poll() is not None:
             process.communicate(timeout=30)
             if process.returncode == 0:
@@ -120,11 +126,16 @@ def test_eight_sigkills_with_lost_creates_pay_once(
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=30)
         kills += 1
-    assert events.exists()
 
     converge(sim, workspace, manifest)
 
     assert_paid_once_and_verified(sim, workspace, 18)
+
+
+def _runs_started(events: Path) -> int:
+    if not events.exists():
+        return 0
+    return events.read_text(errors="replace").count('"run_started"')
 
 
 # -- an output belongs to one service and one account -------------------------------------

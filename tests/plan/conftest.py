@@ -19,13 +19,15 @@ import pytest
 from PIL import Image
 
 from kling_batch.api import ApiKey, Pacing, RetryPolicy
+from kling_batch.batch import run_manifest
 from kling_batch.manifest import load
 from kling_batch.manifest.model import Manifest
 from kling_batch.plan import Plan, build_plan
 from kling_batch.prices import PriceTable
 from kling_batch.runner.artifacts import OutputLayout
+from kling_batch.runner.connection import Connection
 from kling_batch.runner.events import Event, EventKind
-from kling_batch.runner.run import Connection, RunOptions, RunSummary, run_manifest
+from kling_batch.runner.options import RunOptions, RunSummary
 from kling_batch.runner.state import StateStore
 from kling_batch.simulator import Simulator, SimulatorConfig, SimulatorServer
 

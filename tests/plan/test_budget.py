@@ -18,7 +18,7 @@ from kling_batch.runner.budget import (
     spending_limit,
 )
 from kling_batch.runner.events import EventKind
-from kling_batch.runner.state import EntryState
+from kling_batch.runner.records import EntryState
 
 from .conftest import Bench, MakeBench, StopAt, at
 

@@ -25,7 +25,7 @@ from kling_batch.runner.expiry import (
     span,
     status_notices,
 )
-from kling_batch.runner.state import EntryState
+from kling_batch.runner.records import EntryState
 
 from .conftest import LOCAL_FLOWER, Bench, MakeBench, StopAt, at, make_image
 

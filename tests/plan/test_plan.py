@@ -15,7 +15,8 @@ from kling_batch.prices import PriceTable
 from kling_batch.runner.budget import spending_limit
 from kling_batch.runner.decide import Action
 from kling_batch.runner.events import EventKind
-from kling_batch.runner.state import EntryState, StateStore
+from kling_batch.runner.records import EntryState
+from kling_batch.runner.state import StateStore
 from kling_batch.simulator import Faults, LostAnswer
 
 from .conftest import LOCAL_FLOWER, Bench, MakeBench, StopAt, at, make_image
@@ -214,26 +215,28 @@ def test_a_lost_create_is_settled_first_and_counted_as_a_possible_cost(
 def test_an_unsettled_submission_is_looked_up_again_or_sent_with_resubmit_unknown(
     make_bench: MakeBench,
 ) -> None:
-    bench: Bench = make_bench(faults=Faults(lost_answer=LostAnswer.SERVER_ERROR))
-    # Another tool on the same account rendered the same prompt a moment before: when our
+    # Every create's answer is lost (the task is made, a 500 comes back).
+    bench: Bench = make_bench(faults=Faults(lost_create=1.0, lost_answer=LostAnswer.SERVER_ERROR))
+    # Another tool on the same account rendered the same body a moment before: when our
     # create's answer is lost, the task list shows two look-alikes and cannot say which is ours.
     other_tool = httpx.post(
         bench.base_url + "/services/aigc/video-generation/video-synthesis",
         headers={"Authorization": "Bearer sk-other-tool", "X-DashScope-Async": "enable"},
         json={
             "model": "kling/kling-v3-video-generation",
-            "input": {"prompt": "a twin [sim:lost]"},
-            "parameters": {"mode": "std", "aspect_ratio": "16:9", "duration": 4},
+            "input": {"prompt": "a twin"},
+            # The very same body: not even its render (usage) tells it from ours.
+            "parameters": {"mode": "std", "aspect_ratio": "16:9", "duration": 3},
         },
     )
-    assert other_tool.status_code >= 500  # [sim:lost] loses the first answer; the task exists
+    assert other_tool.status_code >= 500  # its answer is lost too; the task exists
     manifest = bench.manifest(
         """
         version: 1
         name: batch
         defaults: {mode: std, aspect_ratio: "16:9"}
         shots:
-          - {id: twin-a, prompt: "a twin [sim:lost]", duration: 3}
+          - {id: twin-a, prompt: "a twin", duration: 3}
         """
     )
     bench.run(manifest)

@@ -14,6 +14,7 @@ from kling_batch.runner.artifacts import OutputLayout
 from kling_batch.runner.decide import Action
 from kling_batch.runner.events import EventKind
 from kling_batch.runner.lock import RunLock, StateLocked
+from kling_batch.runner.records import EntryState
 from kling_batch.runner.remote import (
     Cancellation,
     CancelOutcome,
@@ -21,7 +22,6 @@ from kling_batch.runner.remote import (
     refresh_in_flight,
     waiting,
 )
-from kling_batch.runner.state import EntryState
 from kling_batch.simulator import Faults, LostAnswer
 
 from .conftest import Bench, MakeBench, StopAt, at

@@ -6,6 +6,7 @@ pending, a video deleted by hand) quickly and precisely.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,7 +28,21 @@ from kling_batch.manifest.model import (
 )
 from kling_batch.runner.artifacts import OutputLayout, write_json_atomic
 from kling_batch.runner.echo import EchoBasis
-from kling_batch.runner.state import FileRecord, StateStore
+from kling_batch.runner.records import EntryRecord, FileRecord
+from kling_batch.runner.state import StateStore
+from kling_batch.runner.transitions import downloaded, task_seen
+
+
+def fold(store: StateStore, entry_id: str, task: Task) -> EntryRecord:
+    """What a run does with a task it saw: the transition, persisted."""
+    record = store.get(entry_id)
+    assert record is not None
+    return store.apply(entry_id, task_seen(record, task, time.time()))
+
+
+def finish(store: StateStore, entry_id: str, files: tuple[FileRecord, ...]) -> EntryRecord:
+    return store.apply(entry_id, downloaded(files))
+
 
 SAMPLE_CLIP = Path(__file__).resolve().parents[2] / "kling_batch" / "simulator" / "sample.mp4"
 
@@ -85,11 +100,11 @@ class Output:
             video_url=f"https://example.com/{entry_id}.mp4",
             usage=Usage(duration=billed),
         )
-        self.store.record_task(entry_id, task)
+        fold(self.store, entry_id, task)
         video = self.layout.entry_dir(entry_id) / "video.mp4"
         video.write_bytes(SAMPLE_CLIP.read_bytes())
         kept = FileRecord("video.mp4", video.stat().st_size, sha256_file(video))
-        self.store.record_files(entry_id, (kept,))
+        finish(self.store, entry_id, (kept,))
         write_json_atomic(self.layout.task_file(entry_id), {"output": {"task_id": task.task_id}})
         if not with_file:
             video.unlink()
@@ -103,7 +118,7 @@ class Output:
             code=code,
             message=message,
         )
-        self.store.record_task(entry_id, task)
+        fold(self.store, entry_id, task)
 
     def _submit(self, entry_id: str) -> None:
         write_json_atomic(self.layout.request_file(entry_id), {"model": STANDARD_MODEL})

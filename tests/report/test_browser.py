@@ -22,10 +22,12 @@ import pytest
 from PIL import Image
 
 from kling_batch.api import ApiKey
+from kling_batch.batch import run_manifest
 from kling_batch.manifest import load
 from kling_batch.report import write_report
 from kling_batch.runner.artifacts import OutputLayout
-from kling_batch.runner.run import Connection, RunOptions, run_manifest
+from kling_batch.runner.connection import Connection
+from kling_batch.runner.options import RunOptions
 from kling_batch.runner.state import StateStore
 from kling_batch.simulator import Simulator, SimulatorConfig, simulator_transport
 

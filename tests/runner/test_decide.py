@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from kling_batch.runner.decide import Action, decide
-from kling_batch.runner.state import UNSETTLED, EntryRecord, EntryState
+from kling_batch.runner.records import UNSETTLED, EntryRecord, EntryState
 
 
 def record(state: EntryState, fingerprint: str = "fp") -> EntryRecord:

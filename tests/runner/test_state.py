@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,13 +14,21 @@ import pytest
 from kling_batch.api.types import Task, TaskStatus, Upload, Usage
 from kling_batch.runner.echo import EchoBasis, EchoMode
 from kling_batch.runner.lock import RunLock, StateLocked
-from kling_batch.runner.state import (
-    EntryState,
-    FileRecord,
-    StateStore,
-    TaskClaimed,
-)
+from kling_batch.runner.records import EntryRecord, EntryState, FileRecord
+from kling_batch.runner.state import StateStore, TaskClaimed
+from kling_batch.runner.transitions import downloaded, task_seen
 from kling_batch.runner.world import World
+
+
+def fold(store: StateStore, entry_id: str, task: Task) -> EntryRecord:
+    """What a run does with a task it saw: the transition, persisted."""
+    record = store.get(entry_id)
+    assert record is not None
+    return store.apply(entry_id, task_seen(record, task, time.time()))
+
+
+def finish(store: StateStore, entry_id: str, files: tuple[FileRecord, ...]) -> EntryRecord:
+    return store.apply(entry_id, downloaded(files))
 
 
 def test_an_entry_walks_through_its_states_and_survives_reopening(tmp_path: Path) -> None:
@@ -35,8 +44,8 @@ def test_an_entry_walks_through_its_states_and_survives_reopening(tmp_path: Path
         video_url="https://x/v.mp4",
         usage=Usage(duration=5, sr="720"),
     )
-    assert store.record_task("a", done).state is EntryState.SUCCEEDED
-    store.record_files("a", (FileRecord("video.mp4", 10, "abc"),))
+    assert fold(store, "a", done).state is EntryState.SUCCEEDED
+    finish(store, "a", (FileRecord("video.mp4", 10, "abc"),))
     store.close()
 
     again = StateStore(tmp_path / "state.sqlite3")
@@ -66,7 +75,7 @@ def test_task_status_decides_entry_state(
         "a", fingerprint="f", model="m", body_sha256="b", basis=EchoBasis(prompt=None)
     )
     store.record_submitted("a", Task(task_id="t", status=TaskStatus.PENDING))
-    record = store.record_task("a", Task(task_id="t", status=status, code="X", message="y"))
+    record = fold(store, "a", Task(task_id="t", status=status, code="X", message="y"))
     assert record.state is state
 
 
@@ -130,8 +139,8 @@ def test_a_store_from_before_worlds_tells_what_it_can(tmp_path: Path) -> None:
     store.record_intent("a", fingerprint="f", model="m", body_sha256="b", basis=EchoBasis("p"))
     assert store.world() == World(None, None, None)  # records, but no video: cannot tell
     store.record_submitted("a", Task(task_id="t", status=TaskStatus.PENDING))
-    store.record_task(
-        "a", Task("t", TaskStatus.SUCCEEDED, video_url="http://127.0.0.1:8765/files/t/v.mp4")
+    fold(
+        store, "a", Task("t", TaskStatus.SUCCEEDED, video_url="http://127.0.0.1:8765/files/t/v.mp4")
     )
     assert store.world() == World(None, True, None)  # videos from loopback: a simulator
     store.record_world(HERE)

@@ -10,9 +10,11 @@ import anyio
 import httpx
 
 from kling_batch.api import ApiKey, Pacing, RetryPolicy
+from kling_batch.batch import run_manifest
 from kling_batch.manifest import load
 from kling_batch.manifest.model import Manifest
-from kling_batch.runner.run import Connection, RunOptions, RunSummary, run_manifest
+from kling_batch.runner.connection import Connection
+from kling_batch.runner.options import RunOptions, RunSummary
 from kling_batch.runner.state import StateStore
 from kling_batch.simulator import Simulator, SimulatorConfig, simulator_transport
 

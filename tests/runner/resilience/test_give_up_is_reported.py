@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from kling_batch.runner.state import EntryState
+from kling_batch.runner.records import EntryState
 
 from .helpers import events, run, sim_transport, simulator, write_manifest
 

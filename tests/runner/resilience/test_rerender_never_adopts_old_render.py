@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kling_batch.runner.state import EntryState
+from kling_batch.runner.records import EntryState
 
 from .helpers import events, record, run, sim_transport, simulator, write_manifest
 
