@@ -39,11 +39,21 @@ class _LazyGroup(click.Group):
         return command
 
 
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+# invoke_without_command: bare `kling-batch` runs the group itself, which prints the help and
+# exits 0; click's default (no_args_is_help) prints it as a usage error, exit 2.
+@click.group(
+    cls=_LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="kling-batch")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Validate, plan and run batches of Kling V3 video renders on DashScope.
 
     A YAML manifest lists the shots and storyboards; `validate` checks it offline, `run` renders
     it with bounded concurrency and resumes after any interruption.
     """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+        ctx.exit(0)

@@ -21,25 +21,34 @@ from kling_batch.manifest.diagnostics import count
 @click.command()
 @click.argument("manifests", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print a JSON array of the problems ({file, line, column, severity, code, entry, field, "
+    "message}) instead of one `FILE:LINE:COL: severity: entry: field: message [CODE]` line "
+    "each, for editors and CI.",
+)
+@click.option(
     "--format",
     "output_format",
     type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text: one `FILE:LINE:COL: severity: entry: field: message [CODE]` line per problem; "
-    "json: a JSON array of the same, for editors and CI.",
+    default=None,
+    help="`--format json` is the older spelling of --json.",
 )
-def validate(manifests: tuple[Path, ...], output_format: str) -> None:
+def validate(manifests: tuple[Path, ...], as_json: bool, output_format: str | None) -> None:
     """Check MANIFEST files completely, offline, before anything is spent.
 
     Reports every problem of every file: YAML, the schema, the rules of the Kling API
     (media combinations, durations, aspect ratios, references, ids) and local media files.
     Exits 0 when every manifest is valid (warnings allowed), 2 otherwise.
     """
+    if as_json and output_format == "text":
+        raise click.UsageError("--json and --format text ask for different outputs; give one")
+    as_json = as_json or output_format == "json"
     files = MediaInspector()
     analyses = [analyze(path, files) for path in manifests]
     diagnostics = [d for analysis in analyses for d in analysis.diagnostics]
-    if output_format == "json":
+    if as_json:
         click.echo(render_json(diagnostics), nl=False)
     else:
         click.echo(render_text(diagnostics), nl=False)

@@ -30,7 +30,9 @@ from kling_batch.manifest.model import (
     Manifest,
     Media,
     MediaType,
+    Mode,
     Position,
+    ShotType,
     StoryboardShot,
 )
 from kling_batch.manifest.requests import fingerprint, request_body
@@ -49,8 +51,10 @@ __all__ = [
     "Media",
     "MediaInspector",
     "MediaType",
+    "Mode",
     "Position",
     "Severity",
+    "ShotType",
     "StoryboardShot",
     "analyze",
     "check",

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import gc
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 from kling_batch.manifest import rules
 from kling_batch.manifest.diagnostics import Diagnostic, Severity
-from kling_batch.manifest.loader import YamlProblem, parse, read_text
+from kling_batch.manifest.loader import parse, read_text
 from kling_batch.manifest.media_files import MediaInspector
 from kling_batch.manifest.model import Manifest, Position
-from kling_batch.manifest.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from kling_batch.manifest.nodes import MappingNode, Node, ScalarNode, SequenceNode, YamlProblem
 from kling_batch.manifest.normalize import Located, field_label, normalize
-from kling_batch.manifest.schema import schema
 from kling_batch.manifest.shape import ShapeError, check_shape
 
 _SECTIONS = ("shots", "storyboards")
@@ -55,25 +52,19 @@ def _analyze(path: Path, files: MediaInspector) -> Analysis:
         return Analysis(path, None, (_from_problem(path, problem),))
     diagnostics = [_from_problem(path, problem) for problem in document.problems]
     root = document.root
-    if root is None or (isinstance(root, ScalarNode) and root.value is None):
-        diagnostics.append(
-            Diagnostic(
-                Position(path, 1, 1),
-                Severity.ERROR,
-                "KB010",
-                "the manifest is empty; start with `version: 1`, then `shots:` and/or "
-                "`storyboards:`",
-            )
-        )
-        return Analysis(path, None, tuple(diagnostics))
+    if root is None:  # empty: the loader said so
+        return _finish(path, None, diagnostics)
     shape_errors = check_shape(root)
     diagnostics.extend(_from_shape(path, root, error) for error in shape_errors)
     if not isinstance(root, MappingNode):
         return _finish(path, None, diagnostics)
-    normalized = normalize(root, path, [error.path for error in shape_errors])
-    diagnostics.extend(_check_entries(normalized.entries, files))
+    normalized = normalize(root, path, shape_errors)
     name = normalized.name if normalized.name is not None else path.stem
-    diagnostics.extend(_check_manifest(path, root, name, shape_errors))
+    diagnostics.extend(_check_entries(normalized.entries, files))
+    whole = rules.WholeManifest(
+        path, root, name, normalized.entries, _broken_sections(shape_errors)
+    )
+    diagnostics.extend(_check_manifest(whole))
     manifest = Manifest(
         path=path.absolute(),
         name=name,
@@ -91,47 +82,30 @@ def _finish(path: Path, manifest: Manifest | None, found: list[Diagnostic]) -> A
 
 
 def _check_entries(entries: Sequence[Located], files: MediaInspector) -> Iterable[Diagnostic]:
-    everything = rules.ENTRY_RULES
-    without_files = [r for r in everything if not r.local_files]
+    with_files = (*rules.ENTRY_RULES, *rules.FILE_RULES)
     for located in entries:
+        applicable = with_files if located.entry.local_media else rules.ENTRY_RULES
+        if located.broken:  # only the rules that read none of the broken fields
+            applicable = tuple(r for r in applicable if located.broken.isdisjoint(r.reads))
         subject = rules.subject(located, files)
-        applicable = everything if located.entry.local_media else without_files
-        for entry_rule in applicable:
-            for finding in entry_rule.check(subject):
-                yield _from_finding(located, entry_rule.code, entry_rule.severity, finding)
-    for manifest_rule in rules.MANIFEST_RULES:
-        for located, finding in manifest_rule.check(entries):
-            yield _from_finding(located, manifest_rule.code, manifest_rule.severity, finding)
+        for rule in applicable:
+            for finding in rule.check(subject):
+                yield _from_finding(located, rule.code, rule.severity, finding)
 
 
-def _check_manifest(
-    path: Path, root: MappingNode, name: str, shape_errors: Sequence[ShapeError]
-) -> Iterable[Diagnostic]:
-    name_node = root.get("name")
-    if name_node is None and not _name_pattern().search(name):
-        yield Diagnostic(
-            Position(path, root.line, root.column),
-            Severity.ERROR,
-            "KB223",
-            f"the output folder would be named after the file, {name!r}, which is not a safe "
-            "folder name; add `name:` with letters, digits, '.', '_' and '-'",
-            field="name",
-        )
-    sections = [root.get(key) for key in _SECTIONS]
-    shaped = not any(error.path[:1] in (("shots",), ("storyboards",)) for error in shape_errors)
-    if shaped and not any(isinstance(s, SequenceNode) and s.items for s in sections):
-        yield Diagnostic(
-            Position(path, root.line, root.column),
-            Severity.WARNING,
-            "KB222",
-            "no shots and no storyboards: there is nothing to render",
-        )
+def _check_manifest(whole: rules.WholeManifest) -> Iterable[Diagnostic]:
+    for rule in rules.MANIFEST_RULES:
+        if not whole.broken.isdisjoint(rule.reads):
+            continue
+        for located, finding in rule.check(whole):
+            if located is not None:
+                yield _from_finding(located, rule.code, rule.severity, finding)
+            else:
+                yield _from_manifest_finding(whole, rule.code, rule.severity, finding)
 
 
-@cache
-def _name_pattern() -> re.Pattern[str]:
-    pattern: str = schema()["$defs"]["name"]["pattern"]
-    return re.compile(pattern.removesuffix("$") + r"\Z")
+def _broken_sections(shape_errors: Sequence[ShapeError]) -> frozenset[str]:
+    return frozenset(str(error.path[0]) for error in shape_errors if error.path)
 
 
 def _collapse(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
@@ -180,6 +154,25 @@ def _from_finding(
 ) -> Diagnostic:
     position, field = located.source.locate(finding.at)
     return Diagnostic(position, severity, code, finding.message, located.entry.id, field)
+
+
+def _from_manifest_finding(
+    whole: rules.WholeManifest, code: str, severity: Severity, finding: rules.Finding
+) -> Diagnostic:
+    """A finding about the manifest itself: at its node if written, else at the top."""
+    node: Node | None = whole.root
+    for part in finding.at:
+        if isinstance(node, MappingNode) and isinstance(part, str):
+            node = node.get(part)
+        elif isinstance(node, SequenceNode) and isinstance(part, int) and part < len(node.items):
+            node = node.items[part]
+        else:
+            node = None
+    anchor = node if node is not None else whole.root
+    position = Position(whole.file, anchor.line, anchor.column)
+    return Diagnostic(
+        position, severity, code, finding.message, None, field_label(finding.at) or None
+    )
 
 
 def _from_shape(path: Path, root: Node, error: ShapeError) -> Diagnostic:

@@ -32,6 +32,20 @@ class MediaType(StrEnum):
         return self in (MediaType.FEATURE, MediaType.BASE)
 
 
+class ShotType(StrEnum):
+    """How a storyboard is cut into shots."""
+
+    CUSTOMIZE = "customize"  # the shots are listed in multi_prompt
+    INTELLIGENCE = "intelligence"  # the model cuts the prompt into shots
+
+
+class Mode(StrEnum):
+    """Render quality; the service's default is PRO."""
+
+    STD = "std"  # 720P
+    PRO = "pro"  # 1080P
+
+
 @dataclass(frozen=True)
 class Position:
     """Where a node stands in its file, 1-based, for error messages."""
@@ -71,12 +85,12 @@ class Entry:
     negative_prompt: str | None = None
     media: tuple[Media, ...] = ()
     element_ids: tuple[int, ...] = ()
-    mode: str | None = None  # None: the API default (pro)
+    mode: Mode | None = None  # None: the API default (pro)
     aspect_ratio: str | None = None
     duration: int | None = None  # None: the API default (5)
     audio: bool | None = None
     watermark: bool | None = None
-    shot_type: str | None = None  # storyboards only
+    shot_type: ShotType | None = None  # storyboards only
     multi_prompt: tuple[StoryboardShot, ...] = ()
     position: Position | None = field(default=None, compare=False)
 

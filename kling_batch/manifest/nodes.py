@@ -4,10 +4,14 @@ The loader builds this tree once; the shape checker, the normaliser and the rule
 any of them can point a diagnostic at the exact node it is about. Nodes are plain slotted
 classes rather than frozen dataclasses because the loader fills containers while it reads
 events; nothing changes them afterwards. An alias is the same node object seen twice.
+
+Reading gives a `Document` (the root and the problems that did not stop reading) or raises a
+`YamlProblem` (one that did).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 Scalar = str | int | float | bool | None
@@ -53,6 +57,24 @@ class SequenceNode:
 
 
 Node = ScalarNode | MappingNode | SequenceNode
+
+
+@dataclass(frozen=True)
+class YamlProblem(Exception):
+    """A problem found while reading; `line == 0` means the file as a whole."""
+
+    code: str
+    message: str
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True)
+class Document:
+    """The root node (None for an empty document) and the problems that did not stop reading."""
+
+    root: Node | None
+    problems: tuple[YamlProblem, ...]
 
 
 def to_python(node: Node) -> Any:

@@ -7,14 +7,20 @@ there), `shot_type` and `multi_prompt` reach storyboards only. What an entry set
 always kept, so the rules can warn about it.
 
 Every entry keeps an `EntrySource`: the nodes it was read from, for locating diagnostics.
+
+An entry with schema errors is still built, from its fields that passed, so that the rules
+which read none of its broken fields can judge it in the same pass; `Located.broken` names the
+others. Only an entry that cannot be read at all (not a mapping, or with a field the schema does
+not know, which may be a misspelling of any other) is left out.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kling_batch.manifest import capabilities
 from kling_batch.manifest.model import (
@@ -24,13 +30,28 @@ from kling_batch.manifest.model import (
     EntryKind,
     Media,
     MediaType,
+    Mode,
     Position,
+    ShotType,
     StoryboardShot,
 )
 from kling_batch.manifest.nodes import FieldPath, MappingNode, Node, ScalarNode, SequenceNode
 
+if TYPE_CHECKING:
+    from kling_batch.manifest.shape import ShapeError
+
 _STORYBOARD_ONLY = frozenset({"shot_type", "multi_prompt"})
 _SECTIONS = (("shots", EntryKind.SHOT), ("storyboards", EntryKind.STORYBOARD))
+# Fields whose value here depends on other fields: as broken as those are. (The shots'
+# durations of a customize storyboard depend on its duration too, but only KB214 reads them,
+# and it reads the duration.)
+_DEPENDS_ON = {
+    "prompt": ("shot_type",),  # a customize storyboard takes no prompt from defaults
+    "duration": ("shot_type", "multi_prompt"),  # a customize storyboard's may be its shots' sum
+    "aspect_ratio": ("media",),  # not taken from defaults where a frame gives the shape
+    "audio": ("media",),  # not taken from defaults with a base or feature video
+}
+_INTACT: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -80,6 +101,10 @@ class EntrySource:
 class Located:
     entry: Entry
     source: EntrySource
+    inputs: capabilities.Inputs | None  # the media combination; None: the service refuses it
+    # The entry's fields (its own, or inherited from defaults) that failed the schema: left out
+    # of `entry`, and the rules that read them skip this entry.
+    broken: frozenset[str] = field(default=_INTACT)
 
 
 @dataclass(frozen=True)
@@ -97,19 +122,16 @@ def field_label(at: FieldPath) -> str:
     return text
 
 
-def normalize(root: MappingNode, file: Path, invalid: Collection[FieldPath] = ()) -> Normalized:
-    """Typed entries for the entries of `root` that are not `invalid`.
+def normalize(root: MappingNode, file: Path, shape_errors: Sequence[ShapeError] = ()) -> Normalized:
+    """Typed entries for the entries of `root`, built from what passed the schema.
 
-    `invalid` holds the paths of shape errors: an entry with one of its own is left out, and
-    so is an entry that would inherit a default field that has one, since judging it without
-    that default would only report mistakes that are not there. `file` is the manifest's path
-    as the user gave it: diagnostics show it; local media paths resolve against its folder.
+    `shape_errors` are the schema's findings: a field with one (on the entry, or on a default
+    the entry would inherit) is left out of the entry and named in `Located.broken`. `file` is
+    the manifest's path as the user gave it: diagnostics show it; local media paths resolve
+    against its folder.
     """
-    bad_entries = {path[:2] for path in invalid if len(path) >= 2 and path[0] != "defaults"}
-    bad_defaults = frozenset(
-        path[1] for path in invalid if len(path) >= 2 and path[0] == "defaults"
-    )
-    if ("defaults",) in invalid:
+    damage = _Damage(shape_errors)
+    if damage.all_entries:
         return Normalized(name=_text(root.get("name")), budget=None, entries=())
     defaults = root.get("defaults")
     builder = _Builder(
@@ -121,14 +143,55 @@ def normalize(root: MappingNode, file: Path, invalid: Collection[FieldPath] = ()
         if not isinstance(section, SequenceNode):
             continue
         for index, node in enumerate(section.items):
-            if (key, index) in bad_entries or not isinstance(node, MappingNode):
+            if not isinstance(node, MappingNode) or (key, index) in damage.unreadable:
                 continue
-            if bad_defaults and not bad_defaults <= node.fields.keys():
-                continue
-            located.append(builder.entry(kind, f"{key}[{index}]", node))
+            broken = damage.of_entry(key, index, kind, node)
+            located.append(builder.entry(kind, f"{key}[{index}]", node, broken))
     budget = _number(root.get("budget"))
     budget = float(budget) if budget is not None else None
     return Normalized(name=_text(root.get("name")), budget=budget, entries=tuple(located))
+
+
+class _Damage:
+    """Where the schema found errors, as the entries see them."""
+
+    def __init__(self, shape_errors: Sequence[ShapeError]) -> None:
+        self.all_entries = False  # `defaults` itself is broken: every entry would inherit it
+        self.unreadable: set[tuple[str, int]] = set()
+        self._own: dict[tuple[str, int], set[str]] = {}
+        self._defaults: set[str] = set()
+        for error in shape_errors:
+            path = error.path
+            if path[:1] == ("defaults",):
+                if len(path) == 1 or (len(path) == 2 and error.code == "KB103"):
+                    self.all_entries = True
+                else:
+                    self._defaults.add(str(path[1]))
+            elif len(path) >= 2 and isinstance(path[1], int):
+                entry = (str(path[0]), path[1])
+                if len(path) == 2 and error.missing is not None:
+                    self._own.setdefault(entry, set()).add(error.missing)
+                elif len(path) == 2 or (len(path) == 3 and error.code == "KB103"):
+                    self.unreadable.add(entry)
+                else:
+                    self._own.setdefault(entry, set()).add(str(path[2]))
+
+    def of_entry(
+        self, section: str, index: int, kind: EntryKind, node: MappingNode
+    ) -> frozenset[str]:
+        own = self._own.get((section, index))
+        if own is None and not self._defaults:
+            return _INTACT
+        broken = set(own or ())
+        for name in self._defaults:
+            if name not in node.fields and (
+                kind is EntryKind.STORYBOARD or name not in _STORYBOARD_ONLY
+            ):
+                broken.add(name)
+        for name, sources in _DEPENDS_ON.items():
+            if not broken.isdisjoint(sources):
+                broken.add(name)
+        return frozenset(broken)
 
 
 class _Builder:
@@ -138,20 +201,26 @@ class _Builder:
         self._folder = folder
         self._paths: dict[str, Path] = {}  # many entries share a few files: resolve each once
 
-    def entry(self, kind: EntryKind, label: str, node: MappingNode) -> Located:
+    def entry(
+        self, kind: EntryKind, label: str, node: MappingNode, broken: frozenset[str] = _INTACT
+    ) -> Located:
         own = node.fields
         inherited = (
             {k: v for k, v in self._defaults.fields.items() if k not in own}
             if self._defaults is not None
             else {}
         )
+        if broken:
+            own = {k: v for k, v in own.items() if k not in broken}
+            inherited = {k: v for k, v in inherited.items() if k not in broken}
         media = self._media(own.get("media") or inherited.get("media"))
         inputs = capabilities.classify(m.type for m in media)
         storyboard = kind is EntryKind.STORYBOARD
-        shot_type = (
+        shot_type_text = (
             _text(own.get("shot_type") or inherited.get("shot_type")) if storyboard else None
         )
-        customize = storyboard and shot_type == "customize"
+        shot_type = ShotType(shot_type_text) if shot_type_text is not None else None
+        customize = shot_type is ShotType.CUSTOMIZE
 
         def applies(name: str) -> bool:
             if name in _STORYBOARD_ONLY:
@@ -173,15 +242,16 @@ class _Builder:
         if customize:
             duration, shots = _storyboard_durations(duration, default_duration, shots)
         model = _text(fields.get("model")) or STANDARD_MODEL
+        mode = _text(fields.get("mode"))
         entry = Entry(
-            id=_text(own.get("id")) or label,
+            id=_text(node.get("id")) or label,
             kind=kind,
             model=MODEL_ALIASES.get(model, model),
             prompt=_text(fields.get("prompt")),
             negative_prompt=_text(fields.get("negative_prompt")),
             media=media,
             element_ids=_elements(fields.get("element_list")),
-            mode=_text(fields.get("mode")),
+            mode=Mode(mode) if mode is not None else None,
             aspect_ratio=_text(fields.get("aspect_ratio")),
             duration=duration,
             audio=_boolean(fields.get("audio")),
@@ -190,7 +260,7 @@ class _Builder:
             multi_prompt=shots,
             position=source.position,
         )
-        return Located(entry, source)
+        return Located(entry, source, inputs, broken)
 
     def _media(self, node: Node | None) -> tuple[Media, ...]:
         if not isinstance(node, SequenceNode):

@@ -71,7 +71,7 @@ def _body(entry: Entry, url: Callable[[Media], str]) -> dict[str, Any]:
     if entry.kind is EntryKind.STORYBOARD:
         inputs["multi_shot"] = True
         if entry.shot_type is not None:
-            inputs["shot_type"] = entry.shot_type
+            inputs["shot_type"] = entry.shot_type.value
         if entry.multi_prompt:
             inputs["multi_prompt"] = [
                 {"index": index, "prompt": shot.prompt}
@@ -83,7 +83,7 @@ def _body(entry: Entry, url: Callable[[Media], str]) -> dict[str, Any]:
     parameters = {
         name: value
         for name, value in (
-            ("mode", entry.mode),
+            ("mode", entry.mode.value if entry.mode is not None else None),
             ("aspect_ratio", entry.aspect_ratio),
             ("duration", entry.duration),
             ("audio", entry.audio),

@@ -9,12 +9,11 @@ than what is enforced; tests check the verdicts against the `jsonschema` package
 
 `errorMessage` (the yaml-language-server extension) replaces the message of a failed `enum`,
 `const`, `pattern`, `anyOf` or `oneOf`, as in editors; a wrong type keeps its own message,
-which says what was found and how to quote it.
+which says what was found and how to quote it. The wording lives in `shape_messages`.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Mapping
@@ -22,14 +21,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from kling_batch.manifest.nodes import (
-    FieldPath,
-    MappingNode,
-    Node,
-    ScalarNode,
-    SequenceNode,
-    kind_of,
-)
+from kling_batch.manifest import shape_messages as say
+from kling_batch.manifest.nodes import FieldPath, MappingNode, Node, ScalarNode, SequenceNode
 from kling_batch.manifest.schema import schema
 
 _ANNOTATIONS = frozenset(
@@ -70,36 +63,6 @@ _KEYWORDS = _ANNOTATIONS | {
     "oneOf",
 }
 
-_TYPE_NAMES = {
-    "string": "text",
-    "integer": "an integer",
-    "number": "a number",
-    "boolean": "true or false",
-    "object": "a mapping",
-    "array": "a list",
-    "null": "null",
-}
-# YAML 1.1 booleans that YAML 1.2 (and so this loader) reads as text.
-_YAML11_BOOLEANS = {"yes": True, "no": False, "on": True, "off": False, "y": True, "n": False}
-
-# Unknown fields that are right somewhere else: say where.
-_MISPLACED = {
-    "shot_type": "`shot_type` belongs to storyboards: list this entry under `storyboards:`",
-    "multi_prompt": "`multi_prompt` belongs to storyboards: list this entry under `storyboards:`",
-    "multi_shot": (
-        "storyboards are sent with multi_shot: true; list this entry under `storyboards:`"
-    ),
-    "index": "shots are numbered by their order in the list; remove `index`",
-    "keep_original_sound": (
-        "`keep_original_sound` is set on a base or feature video: "
-        "media: [{type: base, url: ..., keep_original_sound: true}]"
-    ),
-    "input": "write the fields on the entry itself (prompt, media, ...), not under `input:`",
-    "parameters": (
-        "write the fields on the entry itself (duration, mode, ...), not under `parameters:`"
-    ),
-}
-
 
 class SchemaUnsupported(Exception):
     """The schema uses a keyword or form this checker does not implement."""
@@ -107,10 +70,11 @@ class SchemaUnsupported(Exception):
 
 @dataclass(frozen=True)
 class ShapeError:
-    path: FieldPath
+    path: FieldPath  # where the offending node sits; a missing field's mapping for KB102
     node: Node
     code: str
     message: str
+    missing: str | None = None  # KB102: the name of the required field that is not there
 
 
 @cache
@@ -210,7 +174,7 @@ class Shape:
 
     def check(self, node: Node, path: FieldPath, errors: list[ShapeError]) -> None:
         if self.types is not None and not _has_type(node, self.types):
-            errors.append(ShapeError(path, node, "KB101", self._type_message(node, path)))
+            errors.append(ShapeError(path, node, "KB101", say.type_message(self.types, node, path)))
             return  # nothing else can be said about a value of the wrong kind
         if self.ref is not None:
             self.ref.check(node, path, errors)
@@ -237,7 +201,8 @@ class Shape:
     def _check_scalar(self, node: ScalarNode, path: FieldPath, errors: list[ShapeError]) -> None:
         value = node.value
         if self.enum is not None and not _among(value, self.enum):
-            errors.append(ShapeError(path, node, "KB104", self._enum_message(node)))
+            message = self.error_message or say.enum_message(self.enum, node)
+            errors.append(ShapeError(path, node, "KB104", message))
         if self.has_const and not _among(value, (self.const,)):
             message = self.error_message or f"must be {self.const!r}"
             errors.append(ShapeError(path, node, "KB104", message))
@@ -271,11 +236,13 @@ class Shape:
         low, high = self.minimum, self.maximum
         if (low is not None and value < low) or (high is not None and value > high):
             errors.append(
-                ShapeError(path, node, "KB107", f"{node.text} is out of range: {_span(low, high)}")
+                ShapeError(
+                    path, node, "KB107", f"{node.text} is out of range: {say.span(low, high)}"
+                )
             )
         if self.exclusive_minimum is not None and not value > self.exclusive_minimum:
             message = (
-                f"{node.text} is out of range: use more than {_number(self.exclusive_minimum)}"
+                f"{node.text} is out of range: use more than {say.number(self.exclusive_minimum)}"
             )
             errors.append(ShapeError(path, node, "KB107", message))
 
@@ -283,7 +250,7 @@ class Shape:
         fields = node.fields
         for name in self.required:
             if name not in fields:
-                errors.append(ShapeError(path, node, "KB102", f"`{name}` is missing"))
+                errors.append(ShapeError(path, node, "KB102", f"`{name}` is missing", name))
         properties = self.properties
         for name, value in fields.items():
             shape = properties.get(name)
@@ -299,7 +266,7 @@ class Shape:
                 continue
             if self.additional is False:
                 key = node.keys[name]
-                message = _unknown_field_message(name, list(properties))
+                message = say.unknown_field_message(name, list(properties))
                 errors.append(ShapeError((*path, name), key, "KB103", message))
             elif isinstance(self.additional, Shape):
                 self.additional.check(value, (*path, name), errors)
@@ -310,45 +277,12 @@ class Shape:
         count = len(node.items)
         low, high = self.min_items, self.max_items
         if (low is not None and count < low) or (high is not None and count > high):
-            message = f"has {count} item{'s' * (count != 1)}; {_span(low, high)} items"
+            message = f"has {count} item{'s' * (count != 1)}; {say.span(low, high)} items"
             errors.append(ShapeError(path, node, "KB108", message))
         if self.items is not None:
             items = self.items
             for index, item in enumerate(node.items):
                 items.check(item, (*path, index), errors)
-
-    # --- messages ----------------------------------------------------------------------------
-
-    def _type_message(self, node: Node, path: FieldPath) -> str:
-        assert self.types is not None
-        expected = " or ".join(_TYPE_NAMES.get(t, t) for t in self.types)
-        message = f"expected {expected}, got {kind_of(node)}"
-        if not path:
-            return message + (
-                "; a manifest is a mapping: `version: 1`, then `shots:` and/or `storyboards:`"
-            )
-        if isinstance(node, ScalarNode) and node.plain:
-            if "boolean" in self.types and node.text.lower() in _YAML11_BOOLEANS:
-                truth = "true" if _YAML11_BOOLEANS[node.text.lower()] else "false"
-                return f"{message}; YAML 1.2 reads {node.text} as text: write {truth}"
-            if "string" in self.types and node.value is not None:
-                return f'{message}; quote it to make it text: "{node.text}"'
-        return message
-
-    def _enum_message(self, node: ScalarNode) -> str:
-        if self.error_message:
-            return self.error_message
-        assert self.enum is not None
-        allowed = ", ".join(str(v) for v in self.enum)
-        shown = node.text if node.text or not node.plain else "nothing"
-        message = f"{shown} is not allowed here; use one of: {allowed}"
-        if isinstance(node.value, str):
-            guess = _did_you_mean(node.value, [str(v) for v in self.enum])
-            if guess:
-                message = (
-                    f"{node.text} is not allowed here; did you mean {guess}? (one of: {allowed})"
-                )
-        return message
 
 
 def _has_type(node: Node, types: tuple[str, ...]) -> bool:
@@ -390,45 +324,9 @@ def _among(value: Any, allowed: tuple[Any, ...]) -> bool:
     return False
 
 
-def _unknown_field_message(name: str, allowed: list[str]) -> str:
-    if name in _MISPLACED and name not in allowed:
-        return _MISPLACED[name]
-    guess = _did_you_mean(name, allowed)
-    if guess:
-        return f"unknown field `{name}`; did you mean `{guess}`?"
-    message = f"unknown field `{name}`; the fields here are: {', '.join(allowed)}"
-    if " " in name.strip():
-        # Field names have no spaces: this is the tail of a value cut at a comma.
-        message += '; inside {...} a comma ends a value, so quote text with commas: "a, b"'
-    return message
-
-
-def _did_you_mean(word: str, choices: list[str]) -> str | None:
-    def squash(text: str) -> str:
-        return text.lower().replace("_", "").replace("-", "").replace(" ", "")
-
-    for choice in choices:
-        if squash(choice) == squash(word):
-            return choice
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.75)
-    return close[0] if close else None
-
-
 def _python_pattern(pattern: str) -> str:
     # ECMA-262's `$` matches only at the very end; Python's also before a final newline,
     # which would let "cat\n" through as an id (and a folder name).
     if pattern.endswith("$") and not pattern.endswith("\\$"):
         return pattern[:-1] + r"\Z"
     return pattern
-
-
-def _span(low: float | None, high: float | None) -> str:
-    if low is not None and high is not None:
-        return f"use {_number(low)} to {_number(high)}"
-    if low is not None:
-        return f"use at least {_number(low)}"
-    return f"use at most {_number(high)}" if high is not None else "out of range"
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)

@@ -1,4 +1,5 @@
-"""`kling-batch validate`: output formats, exit codes, and broken files without tracebacks."""
+"""`kling-batch validate`: output formats, exit codes, and broken files without tracebacks; and
+bare `kling-batch`, which shows the help."""
 
 from __future__ import annotations
 
@@ -68,20 +69,24 @@ def test_invalid_manifest_lists_every_problem_and_exits_2(tmp_path: Path) -> Non
     path = write(tmp_path, "bad.yaml", INVALID)
     status, out, err = validate(path)
     assert status == 2
+    # `cat` breaks the schema (duration) and a rule that reads another field (aspect_ratio):
+    # both in the same pass.
     assert out.splitlines() == [
+        f'{path}:3:9: error: cat: aspect_ratio: text-to-video needs an aspect_ratio: "16:9", '
+        '"9:16" or "1:1" (set it on the entry or under defaults) [KB208]',
         f"{path}:5:15: error: cat: duration: 20 is out of range: use 3 to 15 [KB107]",
         f"{path}:9:16: error: edit: media[0].type: base media needs the omni model: add "
         "`model: omni` (the standard model takes first_frame and last_frame only) [KB201]",
     ]
-    assert err == f"{path}: invalid: 2 errors\n"
+    assert err == f"{path}: invalid: 3 errors\n"
 
 
-def test_json_format(tmp_path: Path) -> None:
+def test_json(tmp_path: Path) -> None:
     path = write(tmp_path, "bad.yaml", INVALID)
-    status, out, err = validate("--format", "json", path)
+    status, out, err = validate("--json", path)
     assert (status, err) == (2, "")
-    first, second = json.loads(out)
-    assert first == {
+    aspect, duration, model = json.loads(out)
+    assert duration == {
         "file": str(path),
         "line": 5,
         "column": 15,
@@ -91,11 +96,23 @@ def test_json_format(tmp_path: Path) -> None:
         "field": "duration",
         "message": "20 is out of range: use 3 to 15",
     }
-    assert second["code"] == "KB201"
+    assert (aspect["code"], model["code"]) == ("KB208", "KB201")
 
 
-def test_json_format_of_a_valid_manifest_is_an_empty_list(tmp_path: Path) -> None:
-    status, out, _ = validate("--format", "json", write(tmp_path, "ok.yaml", VALID))
+def test_format_json_is_the_same_as_json(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.yaml", INVALID)
+    assert validate("--format", "json", path) == validate("--json", path)
+    assert validate("--format", "text", path) == validate(path)
+
+
+def test_json_and_format_text_contradict() -> None:
+    result = CliRunner().invoke(main, ["validate", "--json", "--format", "text", "m.yaml"])
+    assert result.exit_code == 2
+    assert "--json and --format text" in result.stderr
+
+
+def test_json_of_a_valid_manifest_is_an_empty_list(tmp_path: Path) -> None:
+    status, out, _ = validate("--json", write(tmp_path, "ok.yaml", VALID))
     assert (status, json.loads(out)) == (0, [])
 
 
@@ -106,7 +123,7 @@ def test_several_manifests_in_one_pass(tmp_path: Path) -> None:
     status, out, err = validate(bad, ok, missing)
     assert status == 2
     files = [line.split(":", 1)[0] for line in out.splitlines()]
-    assert files == [str(bad), str(bad), str(missing)]
+    assert files == [str(bad), str(bad), str(bad), str(missing)]
     assert f"{missing}: error: no such file [KB001]" in out
     assert err.splitlines()[1] == f"{ok}: valid, 1 entry"
 
@@ -120,6 +137,23 @@ def test_no_manifest_is_a_usage_error() -> None:
     result = CliRunner().invoke(main, ["validate"])
     assert result.exit_code == 2
     assert "Missing argument" in result.stderr
+
+
+def test_bare_kling_batch_prints_the_help_and_exits_0() -> None:
+    result = CliRunner().invoke(main, [], prog_name="kling-batch")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout.startswith("Usage: kling-batch ")
+    assert result.stdout == CliRunner().invoke(main, ["--help"], prog_name="kling-batch").stdout
+    for command in ("validate", "run", "plan", "status", "simulator"):
+        assert f"  {command} " in result.stdout
+
+
+def test_bare_kling_batch_in_a_real_process() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "kling_batch"], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert "Commands:" in done.stdout
 
 
 BILLION_LAUGHS = "version: 1\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(

@@ -14,7 +14,7 @@ CODE = re.compile(r"KB\d{3}")
 
 
 def test_every_code_is_documented_and_every_documented_code_exists() -> None:
-    source = "".join(p.read_text() for p in (ROOT / "kling_batch" / "manifest").glob("*.py"))
+    source = "".join(p.read_text() for p in (ROOT / "kling_batch" / "manifest").rglob("*.py"))
     in_source = set(CODE.findall(source))
     documented = set(re.findall(r"^\| (KB\d{3})", DOC, flags=re.MULTILINE))
     assert in_source == documented

@@ -10,8 +10,16 @@ from pathlib import Path
 import pytest
 
 from kling_batch.manifest import Diagnostic, analyze, load
-from kling_batch.manifest.loader import MAX_DEPTH, YamlProblem, parse, read_text, resolve_plain
-from kling_batch.manifest.nodes import MappingNode, ScalarNode, SequenceNode, to_python
+from kling_batch.manifest.composer import MAX_DEPTH
+from kling_batch.manifest.loader import parse, read_text
+from kling_batch.manifest.nodes import (
+    MappingNode,
+    ScalarNode,
+    SequenceNode,
+    YamlProblem,
+    to_python,
+)
+from kling_batch.manifest.scalars import resolve_plain
 
 WriteManifest = Callable[..., Path]
 Diagnose = Callable[..., list[Diagnostic]]
