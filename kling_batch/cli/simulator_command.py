@@ -128,6 +128,25 @@ def _fault(name: str, what: str) -> click.Option:
     help="What a query's orig_prompt holds for a storyboard sent without input.prompt "
     "(undocumented): the key left out, an empty string, or the first shot's prompt.",
 )
+@click.option(
+    "--lenient",
+    is_flag=True,
+    help="Ignore create fields the API reference does not list where they are sent, as a "
+    "service that reads only what it knows would (default: 400 InvalidParameter naming them).",
+)
+@click.option(
+    "--retry-after/--no-retry-after",
+    default=True,
+    show_default=True,
+    help="Whether a 429 carries a Retry-After header (undocumented by the service).",
+)
+@click.option(
+    "--count-invalid-creates/--no-count-invalid-creates",
+    default=True,
+    show_default=True,
+    help="Whether a create the service refuses still spends from the create rate "
+    "(undocumented); with --no-count-invalid-creates only creates that make a task do.",
+)
 def simulator_command(
     host: str,
     port: int,
@@ -144,6 +163,9 @@ def simulator_command(
     arrearage: bool,
     list_zone: str,
     storyboard_echo: str,
+    lenient: bool,
+    retry_after: bool,
+    count_invalid_creates: bool,
     **fault_options: float,
 ) -> None:
     """Serve a local DashScope simulator (base path /api/v1) until Ctrl-C or SIGTERM.
@@ -173,6 +195,9 @@ def simulator_command(
         arrearage=arrearage,
         list_zone=ListZone(list_zone),
         storyboard_echo=StoryboardEcho(storyboard_echo),
+        lenient=lenient,
+        retry_after=retry_after,
+        count_invalid_creates=count_invalid_creates,
     )
     stop = threading.Event()
 
@@ -189,8 +214,9 @@ def simulator_command(
         try:
             click.echo(server.base_url)  # the first line: scripts read it
             keys = "only the --api-key key" if api_key else "any non-empty key"
+            fields = "ignores unknown fields" if lenient else "refuses unknown fields"
             click.echo(
-                f"kling-batch simulator: accepts {keys}; renders take about "
+                f"kling-batch simulator: accepts {keys}; {fields}; renders take about "
                 f"{render_seconds:g} s; Ctrl-C stops",
                 err=True,
             )

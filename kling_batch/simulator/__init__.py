@@ -12,10 +12,27 @@ video URLs with Range support, valid 30 days; 429 with Retry-After beyond the re
 seeded faults (see `Faults`). Task times are Beijing wall-clock strings, as the service writes
 them. The simulator speaks its own wire strings (`TaskStatus`) and imports nothing of the client.
 
+It is a strict oracle by default: a create field the reference does not list where it is sent
+(parameters.multi_shot, the SDK's parameters.ratio) is 400 InvalidParameter naming the field and
+where it belongs; `SimulatorConfig.lenient` ignores such fields instead. The fields the vendor's
+SDK adds to every create (input.extend_prompt, input.function) are taken. An uploaded file is
+checked as the service checks media when a task uses it (a decodable JPEG/PNG without alpha,
+300..8000 px a side, aspect 1:2.5..2.5:1, <= 10 MB; an mp4/mov of 3..10 s, 720..2160 px a side,
+24..60 fps, <= 200 MB, as far as its boxes tell): a task with a file the service would refuse
+ends FAILED with InvalidParameter.DataInspection at once. Every route takes a trailing slash.
+
+A task's video is true to its request: the pixel size its `usage.size` reports (std 720P, pro
+1080P, in the 16:9, 9:16 or 1:1 asked for; 16:9 where the service would take the shape from the
+input media), a sound track exactly when `audio` was asked for, and a `free` box naming the task.
+Every clip lasts 3 s; `usage.duration` stays the billed duration. The clips are committed files
+(scripts/make_sample_clip.py); serving them needs no ffmpeg.
+
 What the public documentation leaves open is a mode of `SimulatorConfig`, so a test can pin each
 reading: `list_zone` (`ListZone`: the zone of the task list's start_time / end_time digits,
-Beijing by default) and `storyboard_echo` (`StoryboardEcho`: what orig_prompt holds for a
-storyboard sent without input.prompt; left out by default).
+Beijing by default), `storyboard_echo` (`StoryboardEcho`: what orig_prompt holds for a
+storyboard sent without input.prompt; left out by default), `retry_after` (whether a 429 carries
+Retry-After; it does by default) and `count_invalid_creates` (whether a create the service
+refuses spends from the create rate; it does by default).
 
 Simulated time (`Simulator.now()`, `advance()`) starts at the real clock and runs at
 `SimulatorConfig.speed`; request rates are measured in real time, since that is the client's pace.

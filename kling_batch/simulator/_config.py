@@ -88,8 +88,17 @@ class SimulatorConfig:
     faults: Faults = field(default_factory=Faults)
     arrearage: bool = False  # answer 400 Arrearage to every API request
     hang_seconds: float = 300.0  # real seconds a hung answer waits before the connection resets
+    # False: a create with a field the reference does not list where it was sent is 400
+    # InvalidParameter. True: such fields are ignored, as a service that reads only what it
+    # knows would (a misplaced parameters.multi_shot then renders a single shot).
+    lenient: bool = False
+    # What the documentation leaves open (dashscope-kling-api.md), as in ListZone above.
     list_zone: ListZone = ListZone.BEIJING
     storyboard_echo: StoryboardEcho = StoryboardEcho.ABSENT
+    retry_after: bool = True  # False: a 429 comes without a Retry-After header
+    # True: every create takes from the create rate, valid or not; False: a create is checked
+    # first and only one that passes (and so makes a task) spends from the rate.
+    count_invalid_creates: bool = True
 
     def __post_init__(self) -> None:
         if self.api_key is not None and not self.api_key:

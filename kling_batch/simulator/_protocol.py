@@ -92,3 +92,20 @@ class OssError(Exception):
             (("Content-Type", "application/xml"), ("x-oss-request-id", request_id)),
             body,
         )
+
+
+def server_error(roll: float, *, oss: bool) -> ApiError | OssError:
+    """A 500 InternalError (roll < 0.5) or a 503 ServiceUnavailable, as JSON or as OSS XML."""
+    if roll < 0.5:
+        status, code, message = (
+            500,
+            "InternalError",
+            "An internal error has occured, please try again later or contact service support.",
+        )
+    else:
+        status, code, message = (
+            503,
+            "ServiceUnavailable",
+            "The service is temporarily unavailable, please try again later.",
+        )
+    return OssError(status, code, message) if oss else ApiError(status, code, message)

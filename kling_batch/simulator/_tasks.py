@@ -24,6 +24,7 @@ class Outcome(StrEnum):
     SUCCEED = "succeed"
     FAIL = "fail"
     MODERATION = "moderation"
+    BAD_MEDIA = "bad-media"  # the service inspected an input file and refused it
 
 
 @dataclass
@@ -35,6 +36,7 @@ class SimTask:
     created_at: float
     render_seconds: float
     outcome: Outcome
+    failure_message: str = ""  # what a BAD_MEDIA task's output.message says
     scheduled_at: float | None = None
     finished_at: float | None = None
     canceled_at: float | None = None

@@ -12,8 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from kling_batch.simulator._clock import BEIJING, utc_iso
-from kling_batch.simulator._multipart import FormPart
-from kling_batch.simulator._protocol import OssError, invalid
+from kling_batch.simulator._inspect import inspect_image, inspect_video
+from kling_batch.simulator._multipart import FormPart, MalformedForm, parse_form
+from kling_batch.simulator._protocol import ApiError, OssError, Reply, SimRequest, invalid
+from kling_batch.simulator._validation import MODELS, VIDEO_TYPES, CreateSpec
 
 POLICY_SECONDS = 300  # data.expire_in_seconds
 MAX_FILE_MB = 100  # data.max_file_size_mb
@@ -52,11 +54,24 @@ class _Grant:
     expires_at: float
 
 
+def policy_model(query: dict[str, str]) -> str:
+    """The model a getPolicy request names; the service's error if the request is wrong."""
+    action, model = query.get("action"), query.get("model")
+    if action != "getPolicy":
+        raise invalid(f"action must be getPolicy, not {action!r}")
+    if not model:
+        raise invalid("model is required: the exact model name the file will be used with")
+    if model not in MODELS:
+        raise ApiError(404, "ModelNotFound", f"Model not exist: {model!r}.")
+    return model
+
+
 class UploadHost:
     def __init__(self) -> None:
         self._secret = secrets.token_bytes(32)
         self._grants: dict[str, _Grant] = {}  # by the policy text handed out
         self._objects: dict[str, StoredObject] = {}
+        self._contents: dict[str, bytes] = {}  # by key: what the service inspects when used
 
     def policy(self, model: str, origin: str, now: float) -> dict[str, Any]:
         """The `data` of a getPolicy answer for `model`."""
@@ -87,6 +102,17 @@ class UploadHost:
             "x_oss_object_acl": "private",
             "x_oss_forbid_overwrite": "true",
         }
+
+    def answer_form(self, request: SimRequest, request_id: str, now: float) -> Reply:
+        """The OSS host's answer to a PostObject form upload."""
+        try:
+            parts = parse_form(request.header("content-type"), request.body)
+        except MalformedForm as error:
+            raise OssError(400, "InvalidArgument", f"Malformed POST form: {error}.") from None
+        stored = self.receive(parts, now)
+        headers = (("x-oss-request-id", request_id), ("ETag", f'"{stored.sha256[:32].upper()}"'))
+        wanted = next((p.data for p in parts if p.name == "success_action_status"), b"")
+        return Reply(200 if wanted == b"200" else 204, headers)
 
     def receive(self, parts: list[FormPart], now: float) -> StoredObject:
         """Store the file of a PostObject form, checked as OSS checks it; OssError if not."""
@@ -122,6 +148,7 @@ class UploadHost:
             raise OssError(409, "FileAlreadyExists", "The object you specified already exists.")
         stored = StoredObject(key, grant.model, hashlib.sha256(data).hexdigest(), len(data), now)
         self._objects[key] = stored
+        self._contents[key] = data
         return stored
 
     def resolve(self, key: str, model: str, now: float) -> StoredObject:
@@ -139,6 +166,24 @@ class UploadHost:
                 "upload the file again with a policy for this model"
             )
         return stored
+
+    def inspect(self, spec: CreateSpec, now: float) -> str | None:
+        """Resolve each oss:// URL of a create; why the service refuses the first bad file.
+
+        The service checks a file when a task uses it, not when it is uploaded: the upload host
+        is plain storage, and any bytes go up.
+        """
+        refused: str | None = None
+        for number, media in enumerate(spec.media):
+            key = media.oss_key
+            if key is None:
+                continue
+            self.resolve(key, spec.model, now)
+            inspect = inspect_video if media.type in VIDEO_TYPES else inspect_image
+            problem = inspect(self._contents[key])
+            if problem is not None and refused is None:
+                refused = f"input.media[{number}] ({media.type}, {media.url}): {problem}"
+        return refused
 
     def objects(self) -> tuple[StoredObject, ...]:
         return tuple(self._objects.values())

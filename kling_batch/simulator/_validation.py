@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
+from kling_batch.simulator._fields import check_fields
 from kling_batch.simulator._protocol import ApiError, invalid
 
 STANDARD_MODEL = "kling/kling-v3-video-generation"
@@ -74,7 +75,12 @@ def parse_body(body: bytes) -> dict[str, Any]:
     return value
 
 
-def validate_create(body: dict[str, Any]) -> CreateSpec:
+def validate_create(body: dict[str, Any], *, lenient: bool = False) -> CreateSpec:
+    """The spec of a valid create; the service's error otherwise.
+
+    Strict (the default) refuses fields the reference does not list where they were sent;
+    `lenient` ignores them, as a service that reads only what it knows would.
+    """
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise invalid("Field required: model. Use one of: " + ", ".join(MODELS))
@@ -82,6 +88,8 @@ def validate_create(body: dict[str, Any]) -> CreateSpec:
         raise ApiError(404, "ModelNotFound", f"Model not exist: {model!r}.")
     data = _object(body, "input", required=True)
     params = _object(body, "parameters", required=False)
+    if not lenient:
+        check_fields(body)
 
     media = _media(data, model)
     kinds = Counter(m.type for m in media)

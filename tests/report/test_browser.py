@@ -171,8 +171,11 @@ def test_videos_show_a_poster_frame_then_play(page: Page) -> None:
         " duration: v.duration}))"
     )
     assert sorted(p["entry"] for p in players) == sorted(DONE)
+    # The simulator serves each render at its requested size: std 16:9 is 1280 wide, std 9:16
+    # (the storyboard) 720.
+    widths = {"launch-film": 720}
     for player in players:
-        assert player["width"] == 320
+        assert player["width"] == widths.get(player["entry"], 1280), player
         assert player["at"] == pytest.approx(0.1, abs=0.05)  # the poster frame's time
         assert player["duration"] > 2
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from importlib import resources
 from typing import Any
 
 import anyio
 import httpx
 import pytest
+from PIL import Image
 
 from kling_batch.simulator import (
     Simulator,
@@ -23,6 +26,19 @@ OMNI = "kling/kling-v3-omni-video-generation"
 CREATE = "/services/aigc/video-generation/video-synthesis"
 ASYNC = {"X-DashScope-Async": "enable"}
 KEY = "sk-simulator-test"
+
+
+def image_bytes(width: int = 640, height: int = 360, fmt: str = "PNG", mode: str = "RGB") -> bytes:
+    """An image the service takes by default; other sizes, formats or modes to test its checks."""
+    out = io.BytesIO()
+    Image.new(mode, (width, height), (200, 120, 40)).save(out, format=fmt)
+    return out.getvalue()
+
+
+FRAME = image_bytes()
+# The committed 320x180 sample (scripts/make_sample_clip.py): a real mp4 too small to be taken as
+# an input video.
+SAMPLE_CLIP = resources.files("kling_batch.simulator").joinpath("sample.mp4").read_bytes()
 
 # Quick renders and no rate limits, unless a test asks for them.
 FAST: dict[str, Any] = {
@@ -89,7 +105,7 @@ class Api:
 
     async def upload(
         self,
-        data: bytes = b"\x89PNG fake",
+        data: bytes = FRAME,
         model: str = STANDARD,
         name: str = "frame.png",
         **overrides: str,

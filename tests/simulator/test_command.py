@@ -108,3 +108,43 @@ def test_a_non_loopback_host_is_refused() -> None:
     )
     assert result.returncode == 2
     assert "loopback" in result.stderr and result.stdout == ""
+
+
+def _create(base_url: str, payload: dict) -> httpx.Response:
+    return httpx.post(
+        base_url + "/services/aigc/video-generation/video-synthesis",
+        json=payload,
+        headers={"Authorization": "Bearer any", "X-DashScope-Async": "enable"},
+    )
+
+
+MISPLACED = {
+    "model": "kling/kling-v3-video-generation",
+    "input": {"prompt": "a harbour"},
+    "parameters": {"multi_shot": True},
+}
+
+
+def test_strict_by_default_and_lenient_on_request(start) -> None:
+    strict, strict_url = start()
+    lenient, lenient_url = start("--lenient")
+    refused, taken = _create(strict_url, MISPLACED), _create(lenient_url, MISPLACED)
+    assert (refused.status_code, refused.json()["code"]) == (400, "InvalidParameter")
+    assert "belongs in input" in refused.json()["message"]
+    assert taken.status_code == 200
+    for process in (strict, lenient):
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+
+
+def test_the_retry_after_and_invalid_create_options_reach_the_simulator(start) -> None:
+    process, base_url = start(
+        "--submit-rate", "1", "--no-retry-after", "--no-count-invalid-creates"
+    )
+    invalid = [_create(base_url, MISPLACED) for _ in range(3)]  # spend nothing
+    valid = [_create(base_url, {**MISPLACED, "parameters": {}}) for _ in range(2)]
+    assert [a.status_code for a in invalid] == [400] * 3
+    assert [a.status_code for a in valid] == [200, 429]
+    assert "retry-after" not in valid[1].headers
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0

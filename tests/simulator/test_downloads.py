@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from kling_batch.simulator._media import sample_clip
+from kling_batch.simulator._media import render_clip
 
 
 def top_level_boxes(data: bytes) -> list[bytes]:
@@ -35,7 +35,7 @@ async def test_a_video_url_serves_a_real_mp4_of_its_own(serve, connect) -> None:
     assert one.status_code == 200 and one.headers["content-type"] == "video/mp4"
     assert int(one.headers["content-length"]) == len(one.content)
     assert one.headers["accept-ranges"] == "bytes"
-    assert one.content.startswith(sample_clip(False))
+    assert one.content.startswith(render_clip("pro", "16:9", False, False))
     assert top_level_boxes(one.content)[:1] == [b"ftyp"] and b"moov" in top_level_boxes(one.content)
     assert first["task_id"].encode() in one.content
     assert one.content != two.content  # each task's video has its own sha256
@@ -48,9 +48,9 @@ async def test_the_watermark_url_serves_the_watermarked_clip(serve, connect) -> 
         output = await finished(api, watermark=True)
         marked = await api.client.get(output["watermark_video_url"])
         plain = await api.client.get(output["video_url"])
-    assert marked.content.startswith(sample_clip(True))
-    assert plain.content.startswith(sample_clip(False))
-    assert sample_clip(True) != sample_clip(False)
+    assert marked.content.startswith(render_clip("pro", "16:9", True, False))
+    assert plain.content.startswith(render_clip("pro", "16:9", False, False))
+    assert render_clip("pro", "16:9", True, False) != render_clip("pro", "16:9", False, False)
 
 
 @pytest.mark.anyio

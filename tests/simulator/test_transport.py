@@ -16,7 +16,7 @@ FAST = SimulatorConfig(render_seconds=0.05, render_jitter=0.0, submit_rate=None,
 async def test_a_whole_render_in_process(in_process) -> None:
     sim = Simulator(FAST)
     async with in_process(sim) as api:
-        _, url = await api.upload(b"frame")
+        _, url = await api.upload()
         payload = api.body("x", media=[{"type": "first_frame", "url": url}], watermark=True)
         task_id = await api.create_id(payload, **{"X-DashScope-OssResourceResolve": "enable"})
         output = (await api.wait_for(task_id, "SUCCEEDED"))["output"]

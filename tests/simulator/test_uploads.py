@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+from .conftest import FRAME
+
 STANDARD = "kling/kling-v3-video-generation"
 OMNI = "kling/kling-v3-omni-video-generation"
 RESOLVE = {"X-DashScope-OssResourceResolve": "enable"}
@@ -45,14 +47,14 @@ async def test_get_policy_needs_the_action_and_a_known_model(serve, connect) -> 
 async def test_an_uploaded_file_serves_a_create_for_its_model(serve, connect) -> None:
     server = serve(render_seconds=0.05)
     async with connect(server) as api:
-        upload, url = await api.upload(b"png bytes")
+        upload, url = await api.upload(FRAME)
         answer = await api.create(first_frame(api, url), **RESOLVE)
         await api.wait_for(answer.json()["output"]["task_id"], "SUCCEEDED")
     assert upload.status_code == 200 and upload.content == b""
     assert answer.status_code == 200, answer.text
     (stored,) = server.simulator.uploads()
     assert stored.url == url and stored.model == STANDARD
-    assert stored.sha256 == hashlib.sha256(b"png bytes").hexdigest() and stored.size == 9
+    assert stored.sha256 == hashlib.sha256(FRAME).hexdigest() and stored.size == len(FRAME)
     assert server.simulator.stats().uploads == 1
 
 
