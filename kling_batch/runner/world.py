@@ -107,15 +107,17 @@ class WorldMismatch(Exception):
         self.recorded = recorded
         self.current = current
         if recorded.simulated and not current.simulated:
-            what = "its videos are simulated clips, not renders, and its task ids mean nothing"
+            what = (
+                "its videos are simulated clips, not renders, and its task ids mean nothing there"
+            )
         elif recorded.simulated is None:
             what = "it cannot tell whether its videos are real renders"
         else:
-            what = "its task ids, uploads and videos belong to that service and account"
+            what = "its task ids, uploads and videos belong to where they were made"
         super().__init__(
             f"{folder} was made on {recorded.describe()}; this command would use "
-            f"{current.describe()}, and {what} there. Nothing was sent. Use a fresh output "
-            f"(--output DIR), or remove {folder} to start over."
+            f"{current.describe()}. Its records are not this service's: {what}. Nothing was "
+            f"sent. Use a fresh output (--output DIR), or remove {folder} to start over."
         )
 
 
