@@ -76,7 +76,7 @@ async def audit_output(
     with RunLock(layout.folder):
         store = StateStore(layout.state)
         try:
-            world = bind_output(store, connection, layout.folder)
+            world = await bind_output(store, connection, layout.folder)
             async with connection.client(store, world) as client:
                 sightings = await _sightings(client, manifest, store)
             found = [_row(seen, manifest.entries, store, prices) for seen in sightings]

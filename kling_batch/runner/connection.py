@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 
 from kling_batch.api import (
+    ApiError,
     ApiKey,
     DashScopeClient,
     MemoryUploadCache,
@@ -17,6 +18,7 @@ from kling_batch.api import (
     RetryPolicy,
     UploadCache,
 )
+from kling_batch.api.types import TaskStatus
 from kling_batch.runner.state import StateStore
 from kling_batch.runner.world import World, reconcile_worlds, world_of
 
@@ -51,11 +53,38 @@ class Connection:
         )
 
 
-def bind_output(store: StateStore, connection: Connection, folder: Path) -> World:
-    """Claim an output for the connection's world, or raise WorldMismatch (nothing sent)."""
-    world = reconcile_worlds(store.world(), connection.world, folder)
+async def bind_output(store: StateStore, connection: Connection, folder: Path) -> World:
+    """Claim an output for the connection's world, or raise WorldMismatch (no create sent)."""
+    recorded = store.world()
+    current = connection.world
+    # A store from before worlds were recorded, with tasks but no video yet: if this service
+    # knows one of its tasks, they were made here, and are real.
+    undecided = recorded is not None and recorded.simulated is None and not current.simulated
+    if undecided and await _knows_a_task_of(store, connection):
+        recorded = World(None, False, None)
+    world = reconcile_worlds(recorded, current, folder)
     store.record_world(world)
     return world
+
+
+async def _knows_a_task_of(store: StateStore, connection: Connection) -> bool:
+    """One query, without retries: does the service know a task this store recorded?"""
+    task_ids = sorted(store.claimed_task_ids())
+    if not task_ids:
+        return False
+    probe = DashScopeClient(
+        connection.base_url,
+        connection.api_key,
+        transport=connection.transport,
+        pacing=connection.pacing,
+        retry=RetryPolicy(attempts=1),
+    )
+    async with probe:
+        try:
+            task = await probe.get_task(task_ids[-1])
+        except ApiError:
+            return False  # unreachable or refused: cannot tell, so the refusal stands
+    return task.status is not TaskStatus.UNKNOWN
 
 
 def upload_cache(store: StateStore, world: World) -> UploadCache:

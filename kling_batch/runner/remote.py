@@ -61,7 +61,7 @@ async def _session(
     with RunLock(layout.folder):
         store = StateStore(layout.state)
         try:
-            world = bind_output(store, connection, layout.folder)
+            world = await bind_output(store, connection, layout.folder)
         except BaseException:
             store.close()
             raise

@@ -81,7 +81,7 @@ async def run_manifest(
     with RunLock(layout.folder):
         store = StateStore(layout.state)
         try:
-            world = bind_output(store, connection, layout.folder)
+            world = await bind_output(store, connection, layout.folder)
             if preflight is not None:
                 preflight(store, layout, world)
         except BaseException:
