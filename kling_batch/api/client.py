@@ -13,13 +13,11 @@ may have arrived (read timeout, reset after sending, 5xx, unreadable answer) the
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
-from urllib.parse import quote
 
 import anyio
 import anyio.to_thread
@@ -38,9 +36,11 @@ from kling_batch.api.errors import (
     error_for_answer,
     error_for_upload_answer,
 )
+from kling_batch.api.listing import LIST_MAX_PAGES, ListSpan, list_params
 from kling_batch.api.pacing import Pacing, RequestKind
 from kling_batch.api.retry import RetryDecision, RetryNotice, RetryPolicy
-from kling_batch.api.security import ApiKey, require_secure_url
+from kling_batch.api.security import ApiKey, BearerAuth, require_secure_url
+from kling_batch.api.transport import carries_oss_url, path_segment, transport_errors
 from kling_batch.api.types import Task, TaskListItem, TaskStatus, Upload
 from kling_batch.api.uploads import (
     UPLOAD_VALIDITY,
@@ -63,35 +63,9 @@ DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool
 DEFAULT_LIMITS: Final = httpx.Limits(max_connections=32, max_keepalive_connections=16)
 
 CREATE_PATH: Final = "/services/aigc/video-generation/video-synthesis"
-# "The window is at most 24 h" (list tasks).
-LIST_WINDOW: Final = timedelta(hours=24)
-# The zone the service reads the list filter's digits in is not documented: any reading from UTC
-# to Beijing time (UTC+8, the zone of its own time strings) is plausible. The digits asked for
-# cover a span under every such reading, so one request covers 24 h less that spread.
-LIST_ZONE_SPREAD: Final = timedelta(hours=8)
-LIST_SPAN: Final = LIST_WINDOW - LIST_ZONE_SPREAD
-LIST_PAGE_SIZE: Final = 100
-# A guard against a server whose paging never ends, not a limit anyone should meet.
-LIST_MAX_PAGES: Final = 1000
 
 logger = logging.getLogger(__name__)
-
-
 _MIN_SCRUBBED_KEY = 12
-
-
-class _BearerAuth(httpx.Auth):
-    """Adds the key to one request at send time, so no shared header set ever holds it."""
-
-    def __init__(self, key: ApiKey) -> None:
-        self._key = key
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = "Bearer " + self._key.reveal()
-        yield request
-
-    def __repr__(self) -> str:
-        return "_BearerAuth(***)"
 
 
 class DashScopeClient:
@@ -111,7 +85,7 @@ class DashScopeClient:
     ) -> None:
         self.base_url = require_secure_url(base_url).rstrip("/")
         self._key = key
-        self._auth = _BearerAuth(key)
+        self._auth = BearerAuth(key)
         self.pacing = pacing if pacing is not None else Pacing()
         self.retry = retry if retry is not None else RetryPolicy()
         self.upload_cache: UploadCache = (
@@ -184,7 +158,7 @@ class DashScopeClient:
 
     async def get_task(self, task_id: str) -> Task:
         """The task as the service sees it now; retried while the failure is transient."""
-        path = f"/tasks/{_path_segment(task_id)}"
+        path = f"/tasks/{path_segment(task_id)}"
         return await self._read("get_task", RequestKind.QUERY, "GET", path, decode.queried_task)
 
     async def list_tasks(
@@ -203,28 +177,12 @@ class DashScopeClient:
         are listed as consecutive requests. The service has times to the second, so the span is
         widened to whole seconds outward: nothing at its edges is missed.
         """
-        if start.tzinfo is None or end.tzinfo is None:
-            raise ValueError("list_tasks needs timezone-aware datetimes (naive time is ambiguous)")
-        low = start.astimezone(UTC).replace(microsecond=0)
-        high = end.astimezone(UTC)
-        if high.microsecond:
-            high = high.replace(microsecond=0) + timedelta(seconds=1)
-        if high < low:
-            raise ValueError(f"list_tasks: end {end.isoformat()} is before start")
         seen: dict[str, TaskListItem] = {}
-        span_start = low
-        while True:
-            span_end = min(span_start + LIST_SPAN, high)
-            for item in await self._list_window(span_start, span_end, model, status):
+        span = ListSpan.of(start, end)
+        for low, high in span.requests():
+            for item in await self._list_request(list_params(low, high, model, status)):
                 seen.setdefault(item.task_id, item)
-            if span_end >= high:
-                break
-            span_start = span_end
-        return [
-            item
-            for item in seen.values()
-            if item.created_at is None or low <= item.created_at <= high
-        ]
+        return span.keep(seen.values())
 
     async def cancel_task(self, task_id: str) -> None:
         """Cancel a PENDING task; `CancelRefused` once it runs or has ended.
@@ -232,7 +190,7 @@ class DashScopeClient:
         A cancel retried after a lost answer may meet its own success as `CancelRefused`;
         query the task to tell.
         """
-        path = f"/tasks/{_path_segment(task_id)}/cancel"
+        path = f"/tasks/{path_segment(task_id)}/cancel"
         try:
             await self._read("cancel_task", RequestKind.CANCEL, "POST", path, lambda _data: None)
         except RequestRejected as exc:
@@ -268,24 +226,8 @@ class DashScopeClient:
 
     # --- pieces -----------------------------------------------------------------------------
 
-    async def _list_window(
-        self,
-        start: datetime,
-        end: datetime,
-        model: str | None,
-        status: TaskStatus | None,
-    ) -> list[TaskListItem]:
-        # The earliest reading of the start digits is UTC's, the latest of the end digits is
-        # Beijing's: between them, the digits cover [start, end] however they are read.
-        params = {
-            "start_time": decode.list_time(start, UTC),
-            "end_time": decode.list_time(end + LIST_ZONE_SPREAD, UTC),
-            "page_size": str(LIST_PAGE_SIZE),
-        }
-        if model is not None:
-            params["model_name"] = model
-        if status is not None:
-            params["status"] = status.value
+    async def _list_request(self, params: dict[str, str]) -> list[TaskListItem]:
+        """One request's rows, every page of it."""
         items: list[TaskListItem] = []
         for page_no in range(1, LIST_MAX_PAGES + 1):
             page = await self._read(
@@ -396,7 +338,7 @@ class DashScopeClient:
         params: Mapping[str, str] | None = None,
     ) -> T:
         """One request to DashScope, its answer decoded or mapped onto the error tree."""
-        async with self._transport_errors():
+        async with transport_errors():
             response = await self.http.request(
                 method,
                 self.base_url + path,
@@ -438,38 +380,12 @@ class DashScopeClient:
         file: tuple[str, tuple[str, Any, str]],
     ) -> None:
         """The OSS upload POST: the signed form, then the file; no DashScope key on it."""
-        async with self._transport_errors():
+        async with transport_errors():
             response = await self.http.post(url, data=form, files=[file])
         if 200 <= response.status_code < 300:
             return
         code, message, request_id = decode.oss_error_fields(self._scrub(response.text))
         raise error_for_upload_answer(response.status_code, code, message, request_id)
-
-    @asynccontextmanager
-    async def _transport_errors(self) -> AsyncGenerator[None]:
-        """httpx's transport failures, mapped once onto `TransientError`, with whether the
-        request may have reached the server."""
-        try:
-            yield
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            # No connection, or none free: not one byte of this request left the process.
-            raise TransientError(
-                f"could not reach the server ({type(exc).__name__}: {exc})", request_sent=False
-            ) from exc
-        except httpx.LocalProtocolError as exc:
-            # Raised while writing our own request: its message may quote a header, key
-            # included, so neither the message nor the exception is kept.
-            raise TransientError(
-                f"could not write the request ({type(exc).__name__})", request_sent=True
-            ) from None
-        except httpx.TimeoutException as exc:
-            raise TransientError(
-                f"no answer in time ({type(exc).__name__})", request_sent=True
-            ) from exc
-        except httpx.TransportError as exc:
-            raise TransientError(
-                f"the connection failed ({type(exc).__name__}: {exc})", request_sent=True
-            ) from exc
 
     def _scrub(self, text: str) -> str:
         secret = self._key.reveal()
@@ -478,26 +394,6 @@ class DashScopeClient:
         if len(secret) < _MIN_SCRUBBED_KEY:
             return text
         return text.replace(secret, "***") if secret in text else text
-
-
-# --- helpers ---------------------------------------------------------------------------------
-
-
-def carries_oss_url(value: object) -> bool:
-    """Whether any string anywhere in a request body is an `oss://` URL."""
-    if isinstance(value, str):
-        return value.startswith("oss://")
-    if isinstance(value, Mapping):
-        return any(carries_oss_url(item) for item in value.values())
-    if isinstance(value, list | tuple):
-        return any(carries_oss_url(item) for item in value)
-    return False
-
-
-def _path_segment(task_id: str) -> str:
-    if not task_id or not task_id.strip():
-        raise ValueError("a task id must not be empty")
-    return quote(task_id, safe="")
 
 
 def _now() -> datetime:

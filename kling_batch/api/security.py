@@ -12,7 +12,7 @@ import hashlib
 import ipaddress
 import os
 import string
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from typing import Final
 
 import httpx
@@ -105,3 +105,17 @@ def require_secure_url(url: str | httpx.URL) -> str:
         f"refusing {shown}: use https, or plain http only to a loopback address "
         "(127.0.0.1, ::1, localhost)"
     )
+
+
+class BearerAuth(httpx.Auth):
+    """Adds the key to one request at send time, so no shared header set ever holds it."""
+
+    def __init__(self, key: ApiKey) -> None:
+        self._key = key
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = "Bearer " + self._key.reveal()
+        yield request
+
+    def __repr__(self) -> str:
+        return "BearerAuth(***)"

@@ -27,7 +27,7 @@ from kling_batch.api import (
     ThrottledError,
     TransientError,
 )
-from kling_batch.api.client import carries_oss_url
+from kling_batch.api.transport import carries_oss_url
 
 SECRET = "sk-unit-9f3kSecret"
 BASE = "https://dashscope.example.test/api/v1"
