@@ -200,8 +200,11 @@ def _player(outcome: EntryOutcome) -> str:
         }.get(outcome.status, f"no video yet ({_status_label(outcome.status)})")
         return f'<div class="novideo">{_esc(reason)}</div>'
     source = outcome.video_href + POSTER_FRAGMENT
+    # The player takes the render's shape (a CSS class: the page's policy forbids inline styles);
+    # without an aspect ratio (from a first frame or a video) it stays 16:9.
+    shape = {"9:16": "portrait", "1:1": "square"}.get(outcome.entry.aspect_ratio or "", "wide")
     return (
-        f'<video controls preload="metadata" playsinline src="{_esc(source)}">'
+        f'<video class="{shape}" controls preload="metadata" playsinline src="{_esc(source)}">'
         f'<a href="{_esc(outcome.video_href)}">video.mp4</a></video>'
     )
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from kling_batch.simulator import Simulator, SimulatorConfig, SimulatorServer
@@ -117,3 +118,18 @@ def interrupt(process: subprocess.Popen[str], sig: signal.Signals, timeout: floa
     process.send_signal(sig)
     process.communicate(timeout=timeout)
     return process.returncode
+
+
+def create_elsewhere(sim: Sim, prompt: str, duration: int = 3) -> str:
+    """A task made by another tool on the same account (std, 16:9); its id."""
+    answer = httpx.post(
+        sim.base_url + "/services/aigc/video-generation/video-synthesis",
+        headers={"Authorization": "Bearer sk-other-tool", "X-DashScope-Async": "enable"},
+        json={
+            "model": "kling/kling-v3-video-generation",
+            "input": {"prompt": prompt},
+            "parameters": {"mode": "std", "aspect_ratio": "16:9", "duration": duration},
+        },
+    )
+    answer.raise_for_status()
+    return str(answer.json()["output"]["task_id"])

@@ -7,11 +7,9 @@ import subprocess
 import time
 from pathlib import Path
 
-import httpx
-
 from kling_batch.simulator import Faults, LostAnswer
 
-from .conftest import TEST_KEY, Sim, Workspace
+from .conftest import TEST_KEY, Sim, Workspace, create_elsewhere
 from .test_run import run_args
 
 SMALL = """
@@ -24,27 +22,12 @@ SMALL = """
 """
 
 
-def _create_elsewhere(sim: Sim, prompt: str, duration: int) -> str:
-    """A task made by another tool on the same account."""
-    answer = httpx.post(
-        sim.base_url + "/services/aigc/video-generation/video-synthesis",
-        headers={"Authorization": "Bearer sk-other-tool", "X-DashScope-Async": "enable"},
-        json={
-            "model": "kling/kling-v3-video-generation",
-            "input": {"prompt": prompt},
-            "parameters": {"mode": "std", "aspect_ratio": "16:9", "duration": duration},
-        },
-    )
-    answer.raise_for_status()
-    return str(answer.json()["output"]["task_id"])
-
-
 def test_audit_adopt_never_hands_a_render_of_another_body(
     start_simulator, workspace: Workspace
 ) -> None:
     sim: Sim = start_simulator()
     manifest = workspace.manifest(SMALL)
-    other = _create_elsewhere(sim, "a storm at night", duration=5)  # the entry asks 3 s
+    other = create_elsewhere(sim, "a storm at night", duration=5)  # the entry asks 3 s
     time.sleep(0.8)  # it has rendered: its usage says 5 s
 
     adopted = workspace.run(

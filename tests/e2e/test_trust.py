@@ -14,12 +14,11 @@ import sqlite3
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from kling_batch.simulator import Faults, ListZone, LostAnswer, StoryboardEcho
 
-from .conftest import Sim, Workspace
+from .conftest import Sim, Workspace, create_elsewhere
 from .test_run import assert_verified, run_args
 
 MODES = [(zone, echo) for zone in ListZone for echo in StoryboardEcho]
@@ -252,21 +251,6 @@ def test_an_output_folder_that_cannot_be_made_is_a_clear_error(workspace: Worksp
 # -- audit ----------------------------------------------------------------------------------
 
 
-def _create_elsewhere(sim: Sim, prompt: str, duration: int = 3) -> str:
-    """A task made by another tool on the same account."""
-    answer = httpx.post(
-        sim.base_url + "/services/aigc/video-generation/video-synthesis",
-        headers={"Authorization": "Bearer sk-other-tool", "X-DashScope-Async": "enable"},
-        json={
-            "model": "kling/kling-v3-video-generation",
-            "input": {"prompt": prompt},
-            "parameters": {"mode": "std", "aspect_ratio": "16:9", "duration": duration},
-        },
-    )
-    answer.raise_for_status()
-    return str(answer.json()["output"]["task_id"])
-
-
 @pytest.mark.parametrize("zone", list(ListZone))
 def test_audit_lists_exactly_the_unclaimed_tasks(
     start_simulator, workspace: Workspace, zone: ListZone
@@ -274,8 +258,8 @@ def test_audit_lists_exactly_the_unclaimed_tasks(
     sim: Sim = start_simulator(list_zone=zone)
     manifest = workspace.manifest(SMALL)
     assert workspace.run(sim, *run_args(manifest, workspace)).returncode == 0
-    look_alike = _create_elsewhere(sim, "a calm sea")
-    stranger = _create_elsewhere(sim, "a mountain road")
+    look_alike = create_elsewhere(sim, "a calm sea")
+    stranger = create_elsewhere(sim, "a mountain road")
     time.sleep(0.6)  # let them render
     creates = sim.simulator.stats().creates
 
@@ -297,7 +281,7 @@ def test_audit_adopt_hands_a_leftover_task_to_its_entry_instead_of_paying_again(
 ) -> None:
     sim: Sim = start_simulator()
     manifest = workspace.manifest(SMALL)
-    leftover = _create_elsewhere(sim, "a storm at night")
+    leftover = create_elsewhere(sim, "a storm at night")
 
     adopted = workspace.run(
         sim, "audit", str(manifest), "--output", str(workspace.output), "--adopt", "--json"

@@ -178,6 +178,14 @@ def test_videos_show_a_poster_frame_then_play(page: Page) -> None:
         assert player["width"] == widths.get(player["entry"], 1280), player
         assert player["at"] == pytest.approx(0.1, abs=0.05)  # the poster frame's time
         assert player["duration"] > 2
+    # The cards show the true shapes: the storyboard's player is portrait, the others wide.
+    shapes = page.evaluate(
+        "Object.fromEntries(Array.from(document.querySelectorAll('video')).map(v => {"
+        " const r = v.getBoundingClientRect();"
+        " return [v.closest('.card').dataset.entry, r.height / r.width]; }))"
+    )
+    assert shapes["launch-film"] == pytest.approx(16 / 9, rel=0.02)
+    assert shapes["cat-moonlight"] == pytest.approx(9 / 16, rel=0.02)
 
     # Before anything plays, the first player shows a picture, not a black box.
     box = page.evaluate(
