@@ -11,15 +11,7 @@ from kling_batch.simulator import Faults, LostAnswer
 
 from .conftest import TEST_KEY, Sim, Workspace, create_elsewhere
 from .test_run import run_args
-
-SMALL = """
-    version: 1
-    name: batch
-    defaults: {mode: std, duration: 3, aspect_ratio: "16:9"}
-    shots:
-      - {id: calm, prompt: a calm sea}
-      - {id: storm, prompt: a storm at night}
-"""
+from .test_trust import SMALL
 
 
 def test_audit_adopt_never_hands_a_render_of_another_body(
