@@ -14,8 +14,9 @@ from decimal import Decimal
 from enum import StrEnum
 
 from kling_batch.manifest.model import Entry, Manifest
-from kling_batch.prices import API_DEFAULT_DURATION, API_DEFAULT_MODE, PriceTable
+from kling_batch.prices import API_DEFAULT_DURATION, PriceTable
 from kling_batch.runner.events import Event, EventKind
+from kling_batch.runner.results import billed_cost
 
 
 class Phase(StrEnum):
@@ -168,10 +169,8 @@ class RunTally:
             self.billed_estimated = True
         self.billed_seconds += seconds
         if self.prices is not None and entry is not None:
-            price = self.prices.price(
-                mode=entry.mode or API_DEFAULT_MODE, audio=bool(entry.audio), seconds=seconds
-            )
-            self.cost += price.amount
+            # What this run renders is the entry as it stands: no record to read it from.
+            self.cost += billed_cost(entry, None, self.prices, seconds)
 
     def _retried(self, event: Event) -> None:
         self.retries += 1

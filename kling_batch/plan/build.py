@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 from kling_batch.api.types import Upload
 from kling_batch.manifest import fingerprint
 from kling_batch.manifest.model import Entry, Manifest
 from kling_batch.plan.model import Plan, PlannedEntry
-from kling_batch.prices import API_DEFAULT_MODE, PriceTable
+from kling_batch.prices import PriceTable
 from kling_batch.runner.artifacts import OutputLayout
 from kling_batch.runner.budget import Limit
 from kling_batch.runner.changes import changed_fields, fingerprint_body
@@ -28,6 +27,7 @@ from kling_batch.runner.expiry import (
     upload_notices,
 )
 from kling_batch.runner.records import EntryRecord, EntryState
+from kling_batch.runner.results import billed_cost
 from kling_batch.runner.state import StateStore
 
 # States in which an entry's earlier task may still be billed when it is rendered again.
@@ -117,9 +117,9 @@ def plan_entry(
     )
     if action.sends:
         notices += upload_notices(entry, uploads, now)
-    billed_cost = None
+    billed = None
     if record.billed_seconds is not None:
-        billed_cost = _billed_cost(entry, record, prices, record.billed_seconds)
+        billed = billed_cost(entry, record, prices, record.billed_seconds)
     note = None
     if action is Action.RERENDER and record.state in _STILL_BILLING:
         note = _STILL_BILLING[record.state].format(task=record.task_id or "?")
@@ -132,7 +132,7 @@ def plan_entry(
         task_id=record.task_id,
         task_status=record.task_status,
         billed_seconds=record.billed_seconds,
-        billed_cost=billed_cost,
+        billed_cost=billed,
         error_code=record.error_code,
         note=note,
         notices=notices,
@@ -149,16 +149,6 @@ def _changes(entry: Entry, record: EntryRecord, layout: OutputLayout) -> tuple[s
         # (the fingerprint says something does) can only be a file's content.
         return ("media (a local file's content)",)
     return changes
-
-
-def _billed_cost(entry: Entry, record: EntryRecord, prices: PriceTable, seconds: int) -> Decimal:
-    """The price of the render on record, at the mode and audio it was rendered with (the
-    entry may have changed since)."""
-    parameters = (record.fingerprint_body or {}).get("parameters")
-    if not isinstance(parameters, dict):
-        parameters = {"mode": entry.mode, "audio": entry.audio}
-    mode = parameters.get("mode") or API_DEFAULT_MODE
-    return prices.price(mode=str(mode), audio=bool(parameters.get("audio")), seconds=seconds).amount
 
 
 def _sent_body(layout: OutputLayout, entry_id: str) -> dict[str, Any] | None:

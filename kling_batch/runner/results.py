@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from kling_batch.manifest.model import Entry, Manifest
@@ -9,6 +10,18 @@ from kling_batch.prices import API_DEFAULT_MODE, PriceTable
 from kling_batch.runner.artifacts import OutputLayout, write_lines_atomic
 from kling_batch.runner.records import EntryRecord
 from kling_batch.runner.state import StateStore
+
+
+def billed_cost(
+    entry: Entry, record: EntryRecord | None, prices: PriceTable, seconds: int
+) -> Decimal:
+    """The one price of a billed render: `seconds` at the mode and audio it was rendered with
+    (the body on record; the entry may have changed since), else at the entry's."""
+    parameters = (record.fingerprint_body or {}).get("parameters") if record else None
+    if not isinstance(parameters, dict):
+        parameters = {"mode": entry.mode, "audio": entry.audio}
+    mode = parameters.get("mode") or API_DEFAULT_MODE
+    return prices.price(mode=str(mode), audio=bool(parameters.get("audio")), seconds=seconds).amount
 
 
 def entry_result(entry: Entry, record: EntryRecord | None, prices: PriceTable) -> dict[str, Any]:
@@ -26,12 +39,7 @@ def entry_result(entry: Entry, record: EntryRecord | None, prices: PriceTable) -
     video = next((f for f in record.files if f.name == "video.mp4"), None)
     cost = None
     if record.billed_seconds is not None:
-        billed = prices.price(
-            mode=entry.mode or API_DEFAULT_MODE,
-            audio=bool(entry.audio),
-            seconds=record.billed_seconds,
-        )
-        cost = float(billed.amount)
+        cost = float(billed_cost(entry, record, prices, record.billed_seconds))
     result.update(
         task_id=record.task_id,
         task_status=str(record.task_status) if record.task_status else None,

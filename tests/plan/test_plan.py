@@ -16,6 +16,7 @@ from kling_batch.runner.budget import spending_limit
 from kling_batch.runner.decide import Action
 from kling_batch.runner.events import EventKind
 from kling_batch.runner.records import EntryState
+from kling_batch.runner.results import entry_result
 from kling_batch.runner.state import StateStore
 from kling_batch.simulator import Faults, LostAnswer
 
@@ -92,6 +93,22 @@ def test_a_changed_entry_is_rendered_again_and_the_plan_names_its_fields(bench: 
     assert bench.run(manifest) is not None
     assert bench.simulator.stats().creates == before + len(plan.to_send)
     assert set(actions(bench.plan(manifest)).values()) == {Action.SKIP}
+
+
+def test_status_and_plan_price_a_billed_render_alike_after_an_edit(bench: Bench) -> None:
+    manifest = bench.manifest(TWO)
+    bench.run(manifest)
+    # storm was rendered with audio (0.9/s); the manifest then drops the audio.
+    manifest.path.write_text(manifest.path.read_text().replace(", audio: true", ""))
+    manifest = bench.reload(manifest)
+
+    plan = bench.plan(manifest)
+    with bench.store(manifest) as store:
+        status = entry_result(manifest.entry("storm"), store.get("storm"), plan.prices)
+
+    (storm,) = [p for p in plan.entries if p.id == "storm"]
+    assert storm.billed_cost == Decimal("2.7")
+    assert status["cost"] == 2.7  # the render as it was billed, not as the entry reads now
 
 
 def test_a_local_file_whose_content_changed_is_named(bench: Bench) -> None:
