@@ -168,6 +168,11 @@ def is_account_code(code: str | None) -> bool:
     )
 
 
+def is_throttling_code(code: str | None) -> bool:
+    """DashScope's throttling family: Throttling, Throttling.RateQuota, .AllocationQuota, ..."""
+    return code is not None and code.startswith("Throttling")
+
+
 def error_for_answer(
     http_status: int,
     code: str | None,
@@ -187,7 +192,7 @@ def error_for_answer(
     text = message or f"HTTP {http_status} without a readable error body"
     if is_account_code(code):
         return AccountError(text, code=code, request_id=request_id, http_status=http_status)
-    if http_status == 429 or (code is not None and code.startswith("Throttling")):
+    if http_status == 429 or is_throttling_code(code):
         return ThrottledError(
             text,
             code=code,

@@ -4,7 +4,6 @@ lines for scripts. `open_display` picks one the way a user expects.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Iterator
@@ -16,10 +15,7 @@ from rich.console import Console
 
 from kling_batch.cli.live import LiveDisplay
 from kling_batch.manifest.model import Manifest
-from kling_batch.runner.events import Event, EventKind, EventSink
-
-# The events a person watching a plain log wants; polls and retries stay in events.jsonl.
-_PLAIN_KINDS = frozenset(EventKind) - {EventKind.POLL, EventKind.UPLOAD}
+from kling_batch.runner.events import EntryEvent, Event, EventSink, Poll, Upload
 
 
 class JsonLines:
@@ -29,7 +25,7 @@ class JsonLines:
         self._stream = stream
 
     def emit(self, event: Event) -> None:
-        self._stream.write(json.dumps(event.as_json(), ensure_ascii=False, sort_keys=True) + "\n")
+        self._stream.write(event.line() + "\n")
         self._stream.flush()
 
 
@@ -40,12 +36,13 @@ class PlainLines:
         self._stream = stream
 
     def emit(self, event: Event) -> None:
-        if event.kind not in _PLAIN_KINDS:
-            return
+        if isinstance(event, Poll | Upload):
+            return  # the steps a person watching a plain log can do without
         stamp = time.strftime("%H:%M:%S", time.localtime(event.at))
-        who = f" {event.entry_id}" if event.entry_id else ""
-        details = " ".join(f"{k}={v}" for k, v in event.data.items() if k != "message")
-        message = event.data.get("message")
+        who = f" {event.entry_id}" if isinstance(event, EntryEvent) else ""
+        fields = event.details()
+        message = fields.pop("message", None)  # last, after a colon: it may hold spaces
+        details = " ".join(f"{key}={value}" for key, value in fields.items())
         line = f"{stamp} {event.kind}{who} {details}".rstrip()
         if message:
             line += f": {message}"

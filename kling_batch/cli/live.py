@@ -24,7 +24,19 @@ from rich.text import Text
 from kling_batch.cli.tally import InFlight, Phase, RunTally
 from kling_batch.manifest.model import Manifest
 from kling_batch.prices import PriceTable
-from kling_batch.runner.events import Event, EventKind
+from kling_batch.runner.events import (
+    EntryChanged,
+    EntryDone,
+    EntryFailed,
+    EntryUnknown,
+    Event,
+    Fatal,
+    Interrupted,
+    Reconciled,
+    Retry,
+    RunFinished,
+    SubmitAmbiguous,
+)
 
 _MAX_ROWS = 10  # in-flight rows shown; the account runs at most 10 Kling tasks at once anyway
 _PHASE_STYLES = {
@@ -105,7 +117,7 @@ class LiveDisplay:
         if line is not None:
             # Soft-wrapped: one line in the scrollback, whole when copied, whatever the width.
             self.console.print(line, soft_wrap=True)  # above the panel while it is live
-        if event.kind is EventKind.RUN_FINISHED:
+        if isinstance(event, RunFinished):
             self.close()
 
     def renderable(self) -> RenderableType:
@@ -178,42 +190,33 @@ def notice(event: Event) -> Text | None:
     Built from Text pieces, never markup: ids, messages and reasons are not ours, and a `[red]`
     in an error message must print as itself.
     """
-    data = event.data
-    who = event.entry_id or ""
-    kind = event.kind
-    if kind is EventKind.ENTRY_DONE:
-        return _line("✓ ", "green", who, " done")
-    if kind is EventKind.ENTRY_FAILED:
-        detail = ": ".join(str(data[k]) for k in ("code", "message") if data.get(k))
-        request = f" (request {data['request_id']})" if data.get("request_id") else ""
-        return _line("✗ ", "red", who, f" failed: {detail}{request}")
-    if kind is EventKind.ENTRY_UNKNOWN:
-        return _line("? ", "red", who, f" could not be settled: {data.get('reason', '')}")
-    if kind is EventKind.ENTRY_CHANGED:
-        if data.get("message"):
-            return _line("~ ", "cyan", who, f" {data['message']}")
-        return _line("~ ", "cyan", who, " changed in the manifest: rendering it again")
-    if kind is EventKind.SUBMIT_AMBIGUOUS:
-        reason = data.get("reason", "no answer")
-        return _line("! ", "yellow", who, f" create answer lost ({reason}): checking the task list")
-    if kind is EventKind.RECONCILED:
-        return _line("! ", "yellow", who, f" settled: {data.get('verdict', '?')}")
-    if kind is EventKind.RETRY:
-        wait = data.get("retry_after")
-        asked = f", waiting {wait:g} s as asked" if isinstance(wait, int | float) else ""
-        throttled = str(data.get("code", "")).startswith("Throttling")
-        what = "throttled" if throttled else "retry"
-        text = (
-            f"{data.get('operation', 'request')} attempt {data.get('attempt', '?')}: "
-            f"{data.get('code', '')} {data.get('message', '')}".rstrip()
-        )
-        return _line("↻ ", "yellow", what, f" {text}{asked}")
-    if kind is EventKind.INTERRUPTED:
-        return _line("■ ", "bold", "interrupted", f" ({data.get('signal', 'signal')}): stopping")
-    if kind is EventKind.FATAL:
-        return _line(
-            "■ ", "bold red", "fatal", f" {data.get('code', '')}: {data.get('message', '')}"
-        )
+    match event:
+        case EntryDone():
+            return _line("✓ ", "green", event.entry_id, " done")
+        case EntryFailed():
+            detail = ": ".join(text for text in (event.code, event.message) if text)
+            request = f" (request {event.request_id})" if event.request_id else ""
+            return _line("✗ ", "red", event.entry_id, f" failed: {detail}{request}")
+        case EntryUnknown():
+            return _line("? ", "red", event.entry_id, f" could not be settled: {event.reason}")
+        case EntryChanged():
+            said = event.message or "changed in the manifest: rendering it again"
+            return _line("~ ", "cyan", event.entry_id, f" {said}")
+        case SubmitAmbiguous():
+            lost = f" create answer lost ({event.reason}): checking the task list"
+            return _line("! ", "yellow", event.entry_id, lost)
+        case Reconciled():
+            return _line("! ", "yellow", event.entry_id, f" settled: {event.verdict}")
+        case Retry():
+            wait = event.retry_after
+            asked = f", waiting {wait:g} s as asked" if wait is not None else ""
+            what = "throttled" if event.throttled else "retry"
+            text = f"{event.operation} attempt {event.attempt}: {event.code} {event.message}"
+            return _line("↻ ", "yellow", what, f" {text.rstrip()}{asked}")
+        case Interrupted():
+            return _line("■ ", "bold", "interrupted", f" ({event.signal}): stopping")
+        case Fatal():
+            return _line("■ ", "bold red", "fatal", f" {event.code or ''}: {event.message}")
     return None
 
 

@@ -247,16 +247,17 @@ def render_plan(plan: Plan) -> list[str]:
 
 
 def _plan_row(planned: PlannedEntry) -> list[str]:
-    amount = f"{planned.estimate.amount:.2f}"
+    result = planned.result
+    amount = f"{result.estimate.amount:.2f}"
     estimate = amount if planned.pays else f"({amount})" if planned.may_pay else "-"
-    billed = str(planned.billed_seconds) if planned.billed_seconds is not None else "-"
+    billed = str(result.billed_seconds) if result.billed_seconds is not None else "-"
     return [
         planned.id,
         str(planned.action),
         planned.model,
         planned.mode,
         "yes" if planned.audio else "no",
-        str(planned.estimate.seconds),
+        str(result.estimate.seconds),
         estimate,
         billed,
         planned.detail,

@@ -204,13 +204,14 @@ def status(manifest: Path, output_root: Path, prices_file: Path | None, as_json:
         finally:
             store.close()
     try:
-        rows = [entry_result(entry, records.get(entry.id), prices) for entry in loaded.entries]
+        results = [entry_result(entry, records.get(entry.id), prices) for entry in loaded.entries]
     except PriceTableError as error:
         raise InvalidInput(str(error)) from None
     if as_json:
-        for row in rows:
-            if row["id"] in notices:
-                row["warnings"] = [notice.to_json() for notice in notices[row["id"]]]
+        for result in results:
+            row = result.as_json()
+            if result.id in notices:
+                row["warnings"] = [notice.to_json() for notice in notices[result.id]]
             if world is not None:
                 row["simulated"] = world.simulated
             click.echo(json.dumps(row, ensure_ascii=False, sort_keys=True))
@@ -219,29 +220,30 @@ def status(manifest: Path, output_root: Path, prices_file: Path | None, as_json:
     if note:
         click.echo(note, err=True)  # stdout keeps the table alone, for scripts
     table = [["ENTRY", "STATE", "TASK", "EST S", "BILLED S", "EST COST", "COST", "DETAIL"]]
-    for row in rows:
+    for result in results:
         detail = ""
-        if row.get("error_code"):
-            detail = f"{row['error_code']}: {row.get('error_message') or ''}"
+        if result.error_code:
+            detail = f"{result.error_code}: {result.error_message or ''}"
         table.append(
             [
-                row["id"],
-                row["status"],
-                row.get("task_id") or "-",
-                str(row["estimated_seconds"]),
-                _or_dash(row.get("billed_seconds")),
-                f"{row['estimated_cost']:.2f}",
-                "-" if row.get("cost") is None else f"{row['cost']:.2f}",
+                result.id,
+                result.status,
+                result.task_id or "-",
+                str(result.estimate.seconds),
+                _or_dash(result.billed_seconds),
+                f"{result.estimate.amount:.2f}",
+                "-" if result.cost is None else f"{result.cost:.2f}",
                 detail,
             ]
         )
     for line in columns(table, right=frozenset({3, 4, 5, 6})):
         click.echo(line)
-    billed = [row["cost"] for row in rows if row.get("cost") is not None]
+    billed = [result.cost for result in results if result.cost is not None]
     if billed:
-        total = sum((Decimal(str(cost)) for cost in billed), Decimal(0))
+        total = sum(billed, Decimal(0))
         click.echo(
-            f"billed so far: {money(total, prices.currency)} ({len(billed)} of {len(rows)} entries)"
+            f"billed so far: {money(total, prices.currency)} ({len(billed)} of {len(results)} "
+            "entries)"
         )
     if notices:
         click.echo("expiring:")

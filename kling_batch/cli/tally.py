@@ -8,14 +8,34 @@ says and can never block the runner on a database read.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+from kling_batch.api.types import TaskStatus
 from kling_batch.manifest.model import Entry, Manifest
 from kling_batch.prices import API_DEFAULT_DURATION, PriceTable
-from kling_batch.runner.events import Event, EventKind
+from kling_batch.runner.events import (
+    Download,
+    EntryDone,
+    EntryEvent,
+    EntryFailed,
+    EntrySkipped,
+    EntryUnknown,
+    Event,
+    Fatal,
+    Interrupted,
+    Poll,
+    Reconciled,
+    Retry,
+    RunFinished,
+    RunStarted,
+    Submit,
+    SubmitAmbiguous,
+    Submitted,
+    Upload,
+)
+from kling_batch.runner.reconcile import Verdict
 from kling_batch.runner.results import billed_cost
 
 
@@ -42,7 +62,11 @@ class Phase(StrEnum):
         return not self.is_finished and self is not Phase.QUEUED
 
 
-_POLL_PHASES = {"PENDING": Phase.PENDING, "RUNNING": Phase.RUNNING, "SUCCEEDED": Phase.DOWNLOADING}
+_POLL_PHASES = {
+    TaskStatus.PENDING: Phase.PENDING,
+    TaskStatus.RUNNING: Phase.RUNNING,
+    TaskStatus.SUCCEEDED: Phase.DOWNLOADING,
+}
 
 
 @dataclass(frozen=True)
@@ -81,11 +105,6 @@ class RunTally:
     @property
     def currency(self) -> str:
         return self.prices.currency if self.prices else ""
-
-    def apply(self, event: Event) -> None:
-        handler = _HANDLERS.get(event.kind)
-        if handler is not None:
-            handler(self, event)
 
     # -- questions ---------------------------------------------------------------------
 
@@ -130,39 +149,57 @@ class RunTally:
 
     # -- folding -----------------------------------------------------------------------
 
-    def _move(self, event: Event, phase: Phase) -> None:
-        if event.entry_id is None:
-            return
+    def apply(self, event: Event) -> None:
+        """Fold in the next event; kinds the display has no use for leave it as it is."""
+        match event:
+            case RunStarted():
+                self.started_at = event.at
+                self.total = event.entries
+            case EntrySkipped():
+                self._move(event, Phase.SKIPPED)
+            case Upload():
+                self._move(event, Phase.UPLOADING)
+            case Submit() | SubmitAmbiguous():
+                self._move(event, Phase.SUBMITTING)
+            case Submitted():
+                self._move(event, Phase.PENDING, event.task_id)
+            case Reconciled(verdict=Verdict.ADOPTED):
+                self._move(event, Phase.PENDING, event.task_id)
+            case Poll():
+                phase = _POLL_PHASES.get(event.status)
+                if phase is not None:
+                    self._move(event, phase, event.task_id)
+            case Download():
+                self._move(event, Phase.DOWNLOADING)
+            case EntryDone():
+                self._done(event)
+            case EntryFailed():
+                self._move(event, Phase.FAILED)
+            case EntryUnknown():
+                self._move(event, Phase.UNKNOWN)
+            case Retry():
+                self.retries += 1
+                if event.throttled:
+                    self.throttled += 1
+            case Fatal():
+                self.stopping = f"stopped: {event.code or 'fatal error'}"
+            case Interrupted():
+                self.stopping = f"interrupted ({event.signal})"
+            case RunFinished():
+                self.finished_at = event.at
+
+    def _move(self, event: EntryEvent, phase: Phase, task_id: str | None = None) -> None:
         self.phases[event.entry_id] = phase
         if phase.is_active:
             self.since.setdefault(event.entry_id, event.at)
+        if task_id is not None:
+            self.task_ids[event.entry_id] = task_id
 
-    def _started(self, event: Event) -> None:
-        self.started_at = event.at
-        entries = event.data.get("entries")
-        if isinstance(entries, int):
-            self.total = entries
-
-    def _submitted(self, event: Event) -> None:
-        self._move(event, Phase.PENDING)
-        self._note_task(event)
-
-    def _reconciled(self, event: Event) -> None:
-        if event.data.get("verdict") == "adopted":
-            self._move(event, Phase.PENDING)
-            self._note_task(event)
-
-    def _polled(self, event: Event) -> None:
-        phase = _POLL_PHASES.get(str(event.data.get("status")))
-        if phase is not None:
-            self._move(event, phase)
-            self._note_task(event)
-
-    def _done(self, event: Event) -> None:
+    def _done(self, event: EntryDone) -> None:
         self._move(event, Phase.DONE)
-        seconds = event.data.get("billed_seconds")
-        entry = self.entries.get(event.entry_id or "")
-        if not isinstance(seconds, int):
+        seconds = event.billed_seconds
+        entry = self.entries.get(event.entry_id)
+        if seconds is None:
             if entry is None:
                 return
             seconds = entry.duration or API_DEFAULT_DURATION
@@ -171,46 +208,3 @@ class RunTally:
         if self.prices is not None and entry is not None:
             # What this run renders is the entry as it stands: no record to read it from.
             self.cost += billed_cost(entry, None, self.prices, seconds)
-
-    def _retried(self, event: Event) -> None:
-        self.retries += 1
-        if str(event.data.get("code", "")).startswith("Throttling"):
-            self.throttled += 1
-
-    def _finished(self, event: Event) -> None:
-        self.finished_at = event.at
-
-    def _interrupted(self, event: Event) -> None:
-        self.stopping = f"interrupted ({event.data.get('signal', 'signal')})"
-
-    def _fatal(self, event: Event) -> None:
-        self.stopping = f"stopped: {event.data.get('code') or 'fatal error'}"
-
-    def _note_task(self, event: Event) -> None:
-        task_id = event.data.get("task_id")
-        if event.entry_id is not None and isinstance(task_id, str):
-            self.task_ids[event.entry_id] = task_id
-
-
-def _to(phase: Phase) -> Callable[[RunTally, Event], None]:
-    return lambda tally, event: tally._move(event, phase)
-
-
-_HANDLERS: dict[EventKind, Callable[[RunTally, Event], None]] = {
-    EventKind.RUN_STARTED: RunTally._started,
-    EventKind.ENTRY_SKIPPED: _to(Phase.SKIPPED),
-    EventKind.UPLOAD: _to(Phase.UPLOADING),
-    EventKind.SUBMIT: _to(Phase.SUBMITTING),
-    EventKind.SUBMITTED: RunTally._submitted,
-    EventKind.SUBMIT_AMBIGUOUS: _to(Phase.SUBMITTING),
-    EventKind.RECONCILED: RunTally._reconciled,
-    EventKind.POLL: RunTally._polled,
-    EventKind.DOWNLOAD: _to(Phase.DOWNLOADING),
-    EventKind.ENTRY_DONE: RunTally._done,
-    EventKind.ENTRY_FAILED: _to(Phase.FAILED),
-    EventKind.ENTRY_UNKNOWN: _to(Phase.UNKNOWN),
-    EventKind.RETRY: RunTally._retried,
-    EventKind.FATAL: RunTally._fatal,
-    EventKind.INTERRUPTED: RunTally._interrupted,
-    EventKind.RUN_FINISHED: RunTally._finished,
-}

@@ -27,7 +27,7 @@ from kling_batch.runner.expiry import (
     upload_notices,
 )
 from kling_batch.runner.records import EntryRecord, EntryState
-from kling_batch.runner.results import billed_cost
+from kling_batch.runner.results import entry_result
 from kling_batch.runner.state import StateStore
 
 # States in which an entry's earlier task may still be billed when it is rendered again.
@@ -106,10 +106,10 @@ def plan_entry(
         tasks_outlive_run=tasks_outlive_run,
         now=now,
     )
-    estimate = prices.estimate(entry)
+    result = entry_result(entry, record, prices)
     if record is None:
         notices = upload_notices(entry, uploads, now)
-        return PlannedEntry(entry, action, estimate, notices=notices)
+        return PlannedEntry(entry, action, result, notices=notices)
     notices = (
         ()
         if action.starts_over
@@ -117,23 +117,14 @@ def plan_entry(
     )
     if action.sends:
         notices += upload_notices(entry, uploads, now)
-    billed = None
-    if record.billed_seconds is not None:
-        billed = billed_cost(entry, record, prices, record.billed_seconds)
     note = None
     if action is Action.RERENDER and record.state in _STILL_BILLING:
         note = _STILL_BILLING[record.state].format(task=record.task_id or "?")
     return PlannedEntry(
         entry,
         action,
-        estimate,
-        state=record.state,
+        result,
         changed=_changes(entry, record, layout) if action is Action.RERENDER else (),
-        task_id=record.task_id,
-        task_status=record.task_status,
-        billed_seconds=record.billed_seconds,
-        billed_cost=billed,
-        error_code=record.error_code,
         note=note,
         notices=notices,
     )

@@ -7,16 +7,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from kling_batch.api.types import TaskStatus
 from kling_batch.manifest import MODEL_ALIASES
 from kling_batch.manifest.model import Entry, Manifest
-from kling_batch.prices import API_DEFAULT_MODE, Estimate, PriceTable
+from kling_batch.prices import API_DEFAULT_MODE, PriceTable
 from kling_batch.runner.budget import Limit, money
 from kling_batch.runner.decide import Action
 from kling_batch.runner.expiry import (
     ExpiryNotice,
 )
 from kling_batch.runner.records import EntryState
+from kling_batch.runner.results import EntryResult
 from kling_batch.runner.world import World
 
 _ALIASES = {model: alias for alias, model in MODEL_ALIASES.items()}
@@ -24,18 +24,13 @@ _ALIASES = {model: alias for alias, model in MODEL_ALIASES.items()}
 
 @dataclass(frozen=True)
 class PlannedEntry:
-    """One entry: the action `run` would take, and what a render of it costs."""
+    """One entry: the action `run` would take, beside where it stands (as `status` shows it:
+    the estimate of a render, the task on record, what it was billed)."""
 
     entry: Entry
     action: Action
-    estimate: Estimate  # one render of the entry as the manifest has it now
-    state: EntryState | None = None  # None: the state store has never seen it
+    result: EntryResult
     changed: tuple[str, ...] = ()  # re-render: the fields changed since the last render
-    task_id: str | None = None
-    task_status: TaskStatus | None = None
-    billed_seconds: int | None = None  # what the service billed for the render on record
-    billed_cost: Decimal | None = None
-    error_code: str | None = None
     note: str | None = None  # what else the reviewer should know about this action
     notices: tuple[ExpiryNotice, ...] = ()
 
@@ -69,9 +64,10 @@ class PlannedEntry:
     @property
     def detail(self) -> str:
         """Why this action, in a few words a reviewer can act on."""
-        task = self.task_id or "?"
-        state = str(self.state) if self.state else "new"
-        code = f" ({self.error_code})" if self.error_code else ""
+        result = self.result
+        task = result.task_id or "?"
+        state = str(result.state) if result.state else "new"
+        code = f" ({result.error_code})" if result.error_code else ""
         match self.action:
             case Action.SUBMIT:
                 return "new"
@@ -86,7 +82,7 @@ class PlannedEntry:
             case Action.RESTART:
                 return "left midway on the in-process simulator, which forgot it: rendered again"
             case Action.SETTLE:
-                if self.state is EntryState.UNKNOWN:
+                if result.state is EntryState.UNKNOWN:
                     return (
                         "unsettled submission: looked up in the task list again, "
                         "sent again only if it never arrived"
@@ -96,10 +92,10 @@ class PlannedEntry:
                     "sent again only if it never arrived"
                 )
             case Action.POLL:
-                status = f" {self.task_status}" if self.task_status else ""
+                status = f" {result.task_status}" if result.task_status else ""
                 return f"in flight: polls task {task}{status} until it ends"
             case Action.DOWNLOAD:
-                if self.state is EntryState.DONE:
+                if result.state is EntryState.DONE:
                     return "rendered; files missing or damaged: downloads them again"
                 return "rendered: downloads the video"
             case Action.SKIP:
@@ -111,6 +107,7 @@ class PlannedEntry:
         raise AssertionError(f"no detail for {self.action}")
 
     def to_json(self) -> dict[str, Any]:
+        result = self.result
         return {
             "id": self.id,
             "kind": str(self.entry.kind),
@@ -119,15 +116,15 @@ class PlannedEntry:
             "audio": self.audio,
             "action": str(self.action),
             "sends": self.pays,
-            "state": str(self.state) if self.state else None,
+            "state": str(result.state) if result.state else None,
             "changed": list(self.changed),
-            "task_id": self.task_id,
-            "task_status": str(self.task_status) if self.task_status else None,
-            "estimated_seconds": self.estimate.seconds,
-            "estimated_cost": float(self.estimate.amount),
-            "billed_seconds": self.billed_seconds,
-            "cost": float(self.billed_cost) if self.billed_cost is not None else None,
-            "error_code": self.error_code,
+            "task_id": result.task_id,
+            "task_status": str(result.task_status) if result.task_status else None,
+            "estimated_seconds": result.estimate.seconds,
+            "estimated_cost": float(result.estimate.amount),
+            "billed_seconds": result.billed_seconds,
+            "cost": float(result.cost) if result.cost is not None else None,
+            "error_code": result.error_code,
             "detail": self.detail,
             "note": self.note,
             "warnings": [n.to_json() for n in self.notices],
@@ -175,26 +172,26 @@ class Plan:
 
     @property
     def seconds(self) -> int:
-        return sum(p.estimate.seconds for p in self.to_send)
+        return sum(p.result.estimate.seconds for p in self.to_send)
 
     @property
     def cost(self) -> Decimal:
         """The estimated cost of every render `run` will send."""
-        return sum((p.estimate.amount for p in self.to_send), Decimal(0))
+        return sum((p.result.estimate.amount for p in self.to_send), Decimal(0))
 
     @property
     def may_cost(self) -> Decimal:
         """On top of `cost`: lost creates that are sent again if they never arrived."""
-        return sum((p.estimate.amount for p in self.entries if p.may_pay), Decimal(0))
+        return sum((p.result.estimate.amount for p in self.entries if p.may_pay), Decimal(0))
 
     @property
     def billed_seconds(self) -> int:
-        return sum(p.billed_seconds or 0 for p in self.entries)
+        return sum(p.result.billed_seconds or 0 for p in self.entries)
 
     @property
     def billed_cost(self) -> Decimal:
         """What the renders on record were billed (the state store's `usage.duration`)."""
-        return sum((p.billed_cost or Decimal(0) for p in self.entries), Decimal(0))
+        return sum((p.result.cost or Decimal(0) for p in self.entries), Decimal(0))
 
     @property
     def groups(self) -> tuple[CostGroup, ...]:
@@ -208,8 +205,8 @@ class Plan:
                 mode,
                 audio,
                 renders=len(group),
-                seconds=sum(p.estimate.seconds for p in group),
-                cost=sum((p.estimate.amount for p in group), Decimal(0)),
+                seconds=sum(p.result.estimate.seconds for p in group),
+                cost=sum((p.result.estimate.amount for p in group), Decimal(0)),
             )
             for (model, mode, audio), group in sorted(keyed.items())
         )

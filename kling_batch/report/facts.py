@@ -1,9 +1,9 @@
 """What the report says: each entry's outcome and the run's totals, gathered from the output.
 
-Costs come from `entry_result`, the function that writes results.jsonl, so the report and
-results.jsonl can never disagree on a number. Wall time comes from events.jsonl, because a
-campaign is often run several times (resumed after Ctrl-C, retried) and the state store keeps
-no timings of the runs themselves.
+Each card holds the entry's `EntryResult`, the very object results.jsonl is written from, so
+the report and results.jsonl can never disagree on a number. Wall time comes from events.jsonl,
+because a campaign is often run several times (resumed after Ctrl-C, retried) and the state
+store keeps no timings of the runs themselves.
 """
 
 from __future__ import annotations
@@ -11,20 +11,20 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from kling_batch.api.errors import is_throttling_code
 from kling_batch.manifest.model import Entry, Manifest
 from kling_batch.prices import PriceTable
 from kling_batch.runner.artifacts import OutputLayout, read_json_lines
 from kling_batch.runner.events import EventKind
 from kling_batch.runner.records import EntryRecord, EntryState
-from kling_batch.runner.results import entry_result
+from kling_batch.runner.results import PENDING, VIDEO_FILE, EntryResult, entry_result
 from kling_batch.runner.state import StateStore
 from kling_batch.runner.world import world_note
 
-PENDING = "pending"  # an entry the state store has never seen
-VIDEO_FILE = "video.mp4"
 # The files of an entry's folder worth a link, in the order a reviewer wants them.
 ARTIFACT_FILES = (
     VIDEO_FILE,
@@ -56,18 +56,10 @@ class Artifact:
 
 @dataclass(frozen=True)
 class EntryOutcome:
-    """One card of the report."""
+    """One card of the report: the entry, its result, and its files on disk."""
 
     entry: Entry
-    status: str  # an EntryState value, or PENDING
-    estimated_seconds: int
-    estimated_cost: float
-    task_id: str | None = None
-    request_id: str | None = None
-    billed_seconds: int | None = None
-    cost: float | None = None
-    error_code: str | None = None
-    error_message: str | None = None
+    result: EntryResult
     video_href: str | None = None  # set only when the verified video is on disk
     artifacts: tuple[Artifact, ...] = ()
 
@@ -98,20 +90,20 @@ class ReportFacts:
     @property
     def status_counts(self) -> dict[str, int]:
         """Entries per status, in STATUS_ORDER, leaving out statuses nobody has."""
-        counts = Counter(outcome.status for outcome in self.entries)
+        counts = Counter(outcome.result.status for outcome in self.entries)
         return {status: counts[status] for status in STATUS_ORDER if counts[status]}
 
     @property
     def billed_seconds(self) -> int:
-        return sum(outcome.billed_seconds or 0 for outcome in self.entries)
+        return sum(outcome.result.billed_seconds or 0 for outcome in self.entries)
 
     @property
-    def estimated_cost(self) -> float:
-        return sum(outcome.estimated_cost for outcome in self.entries)
+    def estimated_cost(self) -> Decimal:
+        return sum((outcome.result.estimate.amount for outcome in self.entries), Decimal(0))
 
     @property
-    def actual_cost(self) -> float:
-        return sum(outcome.cost or 0.0 for outcome in self.entries)
+    def actual_cost(self) -> Decimal:
+        return sum((outcome.result.cost or Decimal(0) for outcome in self.entries), Decimal(0))
 
 
 def gather(
@@ -145,31 +137,19 @@ def gather(
 def _outcome(
     layout: OutputLayout, entry: Entry, record: EntryRecord | None, prices: PriceTable
 ) -> EntryOutcome:
-    row = entry_result(entry, record, prices)
+    result = entry_result(entry, record, prices)
     folder = layout.entry_dir(entry.id)
     artifacts = tuple(
         Artifact(name, f"{entry.id}/{name}", (folder / name).stat().st_size)
         for name in ARTIFACT_FILES
         if (folder / name).is_file()
     )
-    kept = {f.name for f in record.files} if record else set()
     # Only a download the runner verified gets a player; a file left by an interrupted
     # download never has its final name, but one deleted or damaged by hand might be stale.
-    video = next((a.href for a in artifacts if a.name == VIDEO_FILE and a.name in kept), None)
-    return EntryOutcome(
-        entry=entry,
-        status=str(row["status"]),
-        estimated_seconds=int(row["estimated_seconds"]),
-        estimated_cost=float(row["estimated_cost"]),
-        task_id=_text(row.get("task_id")),
-        request_id=_text(row.get("request_id")),
-        billed_seconds=_int(row.get("billed_seconds")),
-        cost=_float(row.get("cost")),
-        error_code=_text(row.get("error_code")),
-        error_message=_text(row.get("error_message")),
-        video_href=video,
-        artifacts=artifacts,
-    )
+    video = None
+    if result.video is not None:
+        video = next((a.href for a in artifacts if a.name == VIDEO_FILE), None)
+    return EntryOutcome(entry, result, video, artifacts)
 
 
 def run_timing(events_path: Path) -> RunTiming:
@@ -199,7 +179,8 @@ def run_timing(events_path: Path) -> RunTiming:
             last_seen = at
         if kind == EventKind.RETRY:
             retries += 1
-            if str(event.get("code", "")).startswith("Throttling"):
+            code = event.get("code")
+            if is_throttling_code(code if isinstance(code, str) else None):
                 throttled += 1
         elif kind == EventKind.RUN_FINISHED and started is not None:
             elapsed = _float(event.get("elapsed"))
@@ -207,14 +188,6 @@ def run_timing(events_path: Path) -> RunTiming:
             started = last_seen = None
     close_run()
     return RunTiming(runs, wall if runs else None, retries, throttled)
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _int(value: Any) -> int | None:
-    return None if value is None else int(value)
 
 
 def _float(value: Any) -> float | None:

@@ -12,12 +12,14 @@ import base64
 import hashlib
 import html
 import time
+from decimal import Decimal
 from importlib import resources
 from string import Template
 
 from kling_batch.manifest.model import MODEL_ALIASES, Entry
 from kling_batch.prices import API_DEFAULT_DURATION, API_DEFAULT_MODE
-from kling_batch.report.facts import PENDING, EntryOutcome, ReportFacts
+from kling_batch.report.facts import EntryOutcome, ReportFacts
+from kling_batch.runner.results import PENDING
 
 # The player shows the frame at 0.1 s as its poster: the browser decodes it from the clip
 # itself (preload="metadata" fetches just enough), so no poster image is made and the runtime
@@ -174,8 +176,8 @@ def _card(outcome: EntryOutcome, currency: str, *, simulated: bool = False) -> s
     parts = [
         "<header>"
         f'<h2 class="id">{_esc(entry.id)}<span class="kind">{_esc(entry.kind)}</span></h2>'
-        f'{badge}<span class="badge status-{_esc(outcome.status)}">'
-        f"{_esc(_status_label(outcome.status))}</span></header>",
+        f'{badge}<span class="badge status-{_esc(outcome.result.status)}">'
+        f"{_esc(_status_label(outcome.result.status))}</span></header>",
         _player(outcome),
         _prompt(entry),
         _parameters(outcome, currency),
@@ -186,7 +188,7 @@ def _card(outcome: EntryOutcome, currency: str, *, simulated: bool = False) -> s
     body = "\n".join(part for part in parts if part)
     return (
         f'<article class="card" id="entry-{_esc(entry.id)}" data-entry="{_esc(entry.id)}" '
-        f'data-status="{_esc(outcome.status)}" data-search="{_esc(_search_text(entry))}">\n'
+        f'data-status="{_esc(outcome.result.status)}" data-search="{_esc(_search_text(entry))}">\n'
         f"{body}\n</article>"
     )
 
@@ -197,7 +199,7 @@ def _player(outcome: EntryOutcome) -> str:
             "done": "video file missing",
             "failed": "no video: the render failed",
             PENDING: "not rendered yet",
-        }.get(outcome.status, f"no video yet ({_status_label(outcome.status)})")
+        }.get(outcome.result.status, f"no video yet ({_status_label(outcome.result.status)})")
         return f'<div class="novideo">{_esc(reason)}</div>'
     source = outcome.video_href + POSTER_FRAGMENT
     # The player takes the render's shape (a CSS class: the page's policy forbids inline styles);
@@ -247,31 +249,33 @@ def _parameters(outcome: EntryOutcome, currency: str) -> str:
         rows.append((f"media: {media.type}", f"{source}{sound}"))
     if entry.element_ids:
         rows.append(("elements", ", ".join(str(i) for i in entry.element_ids)))
-    estimate = f"{outcome.estimated_seconds} s, {_money(outcome.estimated_cost, currency)}"
+    result = outcome.result
+    estimate = f"{result.estimate.seconds} s, {_money(result.estimate.amount, currency)}"
     rows.append(("estimate", estimate))
-    if outcome.billed_seconds is not None:
-        billed = f"{outcome.billed_seconds} s"
-        if outcome.cost is not None:
-            billed += f", {_money(outcome.cost, currency)}"
+    if result.billed_seconds is not None:
+        billed = f"{result.billed_seconds} s"
+        if result.cost is not None:
+            billed += f", {_money(result.cost, currency)}"
         rows.append(("billed", billed))
     cells = "".join(f"<dt>{_esc(name)}</dt><dd>{_esc(value)}</dd>" for name, value in rows)
     return f'<dl class="params">{cells}</dl>'
 
 
 def _problem(outcome: EntryOutcome) -> str:
-    if not outcome.error_code and not outcome.error_message:
+    result = outcome.result
+    if not result.error_code and not result.error_message:
         return ""
-    code = f'<span class="code">{_esc(outcome.error_code)}</span>' if outcome.error_code else ""
-    message = f" {_esc(outcome.error_message)}" if outcome.error_message else ""
+    code = f'<span class="code">{_esc(result.error_code)}</span>' if result.error_code else ""
+    message = f" {_esc(result.error_message)}" if result.error_message else ""
     return f'<div class="error" role="status">{code}{message}</div>'
 
 
 def _ids(outcome: EntryOutcome) -> str:
     lines = []
-    if outcome.task_id:
-        lines.append(f"task {_esc(outcome.task_id)}")
-    if outcome.request_id:
-        lines.append(f"request {_esc(outcome.request_id)}")
+    if outcome.result.task_id:
+        lines.append(f"task {_esc(outcome.result.task_id)}")
+    if outcome.result.request_id:
+        lines.append(f"request {_esc(outcome.result.request_id)}")
     return f'<div class="ids">{"<br>".join(lines)}</div>' if lines else ""
 
 
@@ -303,7 +307,7 @@ def _yes_no(value: bool | None) -> str:
     return "yes" if value else "no"
 
 
-def _money(amount: float, currency: str) -> str:
+def _money(amount: Decimal, currency: str) -> str:
     return f"{currency} {amount:,.2f}"
 
 

@@ -38,7 +38,17 @@ from kling_batch.runner.clock import Clock
 from kling_batch.runner.decide import Action, decide
 from kling_batch.runner.downloads import DownloadError
 from kling_batch.runner.echo import EchoBasis, EchoMode
-from kling_batch.runner.events import EventKind, EventLog
+from kling_batch.runner.events import (
+    EntryChanged,
+    EntryFailed,
+    EntrySkipped,
+    EventLog,
+    Fatal,
+    Submit,
+    SubmitAmbiguous,
+    Submitted,
+    Upload,
+)
 from kling_batch.runner.lookalikes import LookalikeGate
 from kling_batch.runner.options import RunOptions
 from kling_batch.runner.polling import PollPolicy, RenderTimes
@@ -111,24 +121,23 @@ class EntryFlow:
             await self._advance(entry)
         except AccountError as error:
             self.fatal = str(error)
-            self.events.emit(EventKind.FATAL, entry.id, code=error.code, message=error.message)
+            self.events.emit(Fatal(entry.id, code=error.code, message=error.message))
             self.stop()
         except (TransientError, ThrottledError, RequestRejected, DownloadError) as error:
             # The service stayed out of reach (or refused a query) for this entry through the
             # bounded retries. What is known is in the state store; the next run goes on from
             # there.
             self.events.emit(
-                EventKind.ENTRY_FAILED,
-                entry.id,
-                code=getattr(error, "code", None) or type(error).__name__,
-                message=str(error),
-                resumable=True,
+                EntryFailed(
+                    entry.id,
+                    code=getattr(error, "code", None) or type(error).__name__,
+                    message=str(error),
+                    resumable=True,
+                )
             )
         except Exception as error:  # a bug or the machine (disk full): stop, keep what is known
             self.fatal = f"{type(error).__name__}: {error}"
-            self.events.emit(
-                EventKind.FATAL, entry.id, code=type(error).__name__, message=str(error)
-            )
+            self.events.emit(Fatal(entry.id, code=type(error).__name__, message=str(error)))
             self.stop()
 
     async def _advance(self, entry: Entry) -> None:
@@ -149,12 +158,7 @@ class EntryFlow:
         )
         if action in (Action.SKIP, Action.LEAVE_FAILED, Action.LEAVE_UNKNOWN):
             assert record is not None
-            self.events.emit(
-                EventKind.ENTRY_SKIPPED,
-                entry.id,
-                state=str(record.state),
-                code=record.error_code,
-            )
+            self.events.emit(EntrySkipped(entry.id, state=record.state, code=record.error_code))
             return
         # Before anything is set aside: an entry the budget refuses stays as it was.
         if action.sends and not self.reserve(entry):
@@ -165,12 +169,13 @@ class EntryFlow:
             self.store.forget(entry.id)  # an unsettled create is kept as a superseded attempt
             if action in (Action.RERENDER, Action.RESTART):
                 self.events.emit(
-                    EventKind.ENTRY_CHANGED,
-                    entry.id,
-                    previous_task=record.task_id,
-                    set_aside=str(moved) if moved else None,
-                    reason="simulator_restarted" if action is Action.RESTART else None,
-                    message=_SIMULATOR_RESTARTED if action is Action.RESTART else None,
+                    EntryChanged(
+                        entry.id,
+                        previous_task=record.task_id,
+                        set_aside=moved,
+                        reason="simulator_restarted" if action is Action.RESTART else None,
+                        message=_SIMULATOR_RESTARTED if action is Action.RESTART else None,
+                    )
                 )
             record = None
         if action is Action.DOWNLOAD and record is not None and record.state is EntryState.DONE:
@@ -214,12 +219,13 @@ class EntryFlow:
                 if sends == _MAX_SENDS_PER_RUN:
                     self.budget.release(entry.id)
                     self.events.emit(
-                        EventKind.ENTRY_FAILED,
-                        entry.id,
-                        code="SubmitUnavailable",
-                        message=f"{sends} creates got no answer and the task list shows none "
-                        "arrived; the next run sends it again",
-                        resumable=True,
+                        EntryFailed(
+                            entry.id,
+                            code="SubmitUnavailable",
+                            message=f"{sends} creates got no answer and the task list shows "
+                            "none arrived; the next run sends it again",
+                            resumable=True,
+                        )
                     )
                     return None
                 if not self.reserve(entry):
@@ -242,9 +248,7 @@ class EntryFlow:
             except RequestRejected as rejected:
                 self.budget.release(entry.id)
                 code = rejected.code or "UploadRejected"
-                self.events.emit(
-                    EventKind.ENTRY_FAILED, entry.id, code=code, message=rejected.message
-                )
+                self.events.emit(EntryFailed(entry.id, code=code, message=rejected.message))
                 return self.store.record_rejection(
                     entry.id,
                     fingerprint=fingerprint(entry),
@@ -255,7 +259,7 @@ class EntryFlow:
                     fingerprint_body=fingerprint_body(entry),
                 )
             uploaded[media.path] = upload.url
-            self.events.emit(EventKind.UPLOAD, entry.id, file=media.path.name, url=upload.url)
+            self.events.emit(Upload(entry.id, file=media.path.name, url=upload.url))
         body = request_body(entry, uploaded)
         # A copy for people: the state store holds what matters, so no fsync here.
         write_json_atomic(self.layout.request_file(entry.id), body, durable=False)
@@ -267,7 +271,7 @@ class EntryFlow:
             basis=EchoBasis.of_body(body),
             fingerprint_body=fingerprint_body(entry),
         )
-        self.events.emit(EventKind.SUBMIT, entry.id, model=entry.model)
+        self.events.emit(Submit(entry.id, model=entry.model))
         # Shielded: once the create is on its way, Ctrl-C waits for its answer so that the task
         # id is recorded; only a create still unanswered some time after the stop is abandoned
         # to reconciliation on the next run.
@@ -292,20 +296,18 @@ class EntryFlow:
             else:
                 record = self.record_task_id(entry.id, task)
                 self.events.emit(
-                    EventKind.SUBMITTED, entry.id, task_id=task.task_id, request_id=task.request_id
+                    Submitted(entry.id, task_id=task.task_id, request_id=task.request_id)
                 )
                 return record
             finally:
                 self.submit_shields.discard(shield)
         if lost is not None:
-            self.events.emit(
-                EventKind.SUBMIT_AMBIGUOUS, entry.id, reason=lost.message, code=lost.code
-            )
+            self.events.emit(SubmitAmbiguous(entry.id, reason=lost.message, code=lost.code))
         else:
             self.events.emit(
-                EventKind.SUBMIT_AMBIGUOUS,
-                entry.id,
-                reason="no answer before the run stopped; the next run settles it",
+                SubmitAmbiguous(
+                    entry.id, reason="no answer before the run stopped; the next run settles it"
+                )
             )
         # Still SUBMITTING: the caller settles it with the task list (now, or on the next run
         # when the shield's time ran out after a stop).
@@ -340,10 +342,7 @@ class EntryFlow:
         if self.budget.reserve(entry.id, amount):
             return True
         self.events.emit(
-            EventKind.ENTRY_SKIPPED,
-            entry.id,
-            code="BudgetExceeded",
-            message=self.budget.refusal(amount),
+            EntrySkipped(entry.id, code="BudgetExceeded", message=self.budget.refusal(amount))
         )
         return False
 
@@ -355,9 +354,7 @@ class EntryFlow:
         self, entry: Entry, code: str, message: str, request_id: str | None
     ) -> EntryRecord:
         record = self.store.apply(entry.id, failed(code, message, request_id))
-        self.events.emit(
-            EventKind.ENTRY_FAILED, entry.id, code=code, message=message, request_id=request_id
-        )
+        self.events.emit(EntryFailed(entry.id, code=code, message=message, request_id=request_id))
         return record
 
     def _vanished(self, record: EntryRecord | None) -> bool:

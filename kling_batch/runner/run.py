@@ -27,7 +27,14 @@ from kling_batch.runner.budget import Budget, spending_limit
 from kling_batch.runner.clock import Clock, SystemClock
 from kling_batch.runner.connection import Connection, bind_output
 from kling_batch.runner.entry_flow import EntryFlow
-from kling_batch.runner.events import EventKind, EventLog, EventSink
+from kling_batch.runner.events import (
+    EventLog,
+    EventSink,
+    Interrupted,
+    Retry,
+    RunFinished,
+    RunStarted,
+)
 from kling_batch.runner.lock import RunLock
 from kling_batch.runner.options import (
     RunOptions,
@@ -126,12 +133,13 @@ class _Orchestra:
         flow = self.flow
         started = flow.clock.monotonic()
         flow.events.emit(
-            EventKind.RUN_STARTED,
-            manifest=str(flow.manifest.path),
-            entries=len(self.entries),
-            concurrency=flow.options.concurrency,
-            service=flow.world.describe(),
-            simulated=flow.world.simulated,
+            RunStarted(
+                manifest=flow.manifest.path,
+                entries=len(self.entries),
+                concurrency=flow.options.concurrency,
+                service=flow.world.describe(),
+                simulated=flow.world.simulated,
+            )
         )
         # Tasks already in flight hold remote slots: resume them before submitting new work.
         records = {e.id: flow.store.get(e.id) for e in self.entries}
@@ -162,15 +170,16 @@ class _Orchestra:
             over_budget=tuple(flow.budget.refused),
         )
         flow.events.emit(
-            EventKind.RUN_FINISHED,
-            done=summary.count(EntryState.DONE),
-            failed=sum(summary.count(state) for state in _GAVE_UP),
-            unfinished=sum(
-                1 for state in states.values() if state not in (*_GAVE_UP, EntryState.DONE)
-            ),
-            interrupted=self.interrupted or None,
-            fatal=flow.fatal,
-            elapsed=round(summary.elapsed, 3),
+            RunFinished(
+                done=summary.count(EntryState.DONE),
+                failed=sum(summary.count(state) for state in _GAVE_UP),
+                unfinished=sum(
+                    1 for state in states.values() if state not in (*_GAVE_UP, EntryState.DONE)
+                ),
+                interrupted=self.interrupted,
+                fatal=flow.fatal,
+                elapsed=round(summary.elapsed, 3),
+            )
         )
         return summary
 
@@ -180,7 +189,7 @@ class _Orchestra:
         flow = self.flow
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
             async for number in received:
-                flow.events.emit(EventKind.INTERRUPTED, signal=signal.Signals(number).name)
+                flow.events.emit(Interrupted(signal=signal.Signals(number).name))
                 if self.interrupted:
                     for shield in flow.submit_shields:
                         shield.deadline = anyio.current_time()  # stop waiting for the answer
@@ -191,12 +200,13 @@ class _Orchestra:
 
 def _log_retry(events: EventLog, notice: RetryNotice) -> None:
     events.emit(
-        EventKind.RETRY,
-        operation=notice.operation,
-        attempt=notice.attempt,
-        code=notice.error.code or type(notice.error).__name__,
-        message=notice.error.message,
-        retry_after=notice.retry_after,
+        Retry(
+            operation=notice.operation,
+            attempt=notice.attempt,
+            code=notice.error.code or type(notice.error).__name__,
+            message=notice.error.message,
+            retry_after=notice.retry_after,
+        )
     )
 
 

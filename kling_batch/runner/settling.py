@@ -11,7 +11,7 @@ import functools
 from typing import TYPE_CHECKING
 
 from kling_batch.manifest.model import Entry
-from kling_batch.runner.events import EventKind
+from kling_batch.runner.events import EntryUnknown, Reconciled
 from kling_batch.runner.reconcile import (
     CLOCK_SLACK,
     LIST_HORIZON,
@@ -37,11 +37,12 @@ async def settle_lost(flow: EntryFlow, entry: Entry, record: EntryRecord) -> Ent
         modes=lambda basis: flow.modes(record.model, basis),
     )
     flow.events.emit(
-        EventKind.RECONCILED,
-        entry.id,
-        verdict=str(settlement.verdict),
-        task_id=settlement.task.task_id if settlement.task else None,
-        reason=settlement.reason or None,
+        Reconciled(
+            entry.id,
+            verdict=settlement.verdict,
+            task_id=settlement.task.task_id if settlement.task else None,
+            reason=settlement.reason or None,
+        )
     )
     reason = settlement.reason
     if settlement.verdict is Verdict.ADOPTED:
@@ -55,7 +56,7 @@ async def settle_lost(flow: EntryFlow, entry: Entry, record: EntryRecord) -> Ent
             return adopted
     elif settlement.verdict is Verdict.NOT_CREATED:
         return None  # nothing was created: sending it again cannot pay twice
-    flow.events.emit(EventKind.ENTRY_UNKNOWN, entry.id, reason=reason)
+    flow.events.emit(EntryUnknown(entry.id, reason=reason))
     return flow.store.apply(entry.id, unsettled(reason))
 
 
@@ -86,12 +87,13 @@ async def settle_superseded(flow: EntryFlow, entry: Entry) -> None:
                 modes=lambda basis: flow.modes(entry.model, basis),
             )
         flow.events.emit(
-            EventKind.RECONCILED,
-            entry.id,
-            verdict=str(settlement.verdict),
-            task_id=settlement.task.task_id if settlement.task else None,
-            reason=settlement.reason or None,
-            superseded=True,
+            Reconciled(
+                entry.id,
+                verdict=settlement.verdict,
+                task_id=settlement.task.task_id if settlement.task else None,
+                reason=settlement.reason or None,
+                superseded=True,
+            )
         )
         if settlement.verdict is Verdict.ADOPTED:
             assert settlement.task is not None

@@ -9,7 +9,7 @@ from kling_batch.api import ThrottledError, TransientError
 from kling_batch.api.types import TaskStatus
 from kling_batch.manifest.model import Entry
 from kling_batch.runner.downloads import DownloadError, UrlExpired, download_file
-from kling_batch.runner.events import EventKind
+from kling_batch.runner.events import Download, EntryDone, EntryFailed, Poll
 from kling_batch.runner.records import EntryRecord, EntryState, FileRecord
 from kling_batch.runner.transitions import downloaded, task_seen
 
@@ -50,18 +50,19 @@ async def poll_until_done(
             if flow.clock.monotonic() - unreachable_since < _POLL_OUTAGE_SECONDS:
                 continue
             flow.events.emit(
-                EventKind.ENTRY_FAILED,
-                entry.id,
-                code=error.code or type(error).__name__,
-                message=f"the task could not be queried for {_POLL_OUTAGE_SECONDS:.0f} s; "
-                "it stays in flight and the next run polls it again",
-                resumable=True,
+                EntryFailed(
+                    entry.id,
+                    code=error.code or type(error).__name__,
+                    message=f"the task could not be queried for {_POLL_OUTAGE_SECONDS:.0f} s; "
+                    "it stays in flight and the next run polls it again",
+                    resumable=True,
+                )
             )
             return record
         unreachable_since = None
         flow.keep_task(entry.id, task)
         flow.note_echo(record, task)
-        flow.events.emit(EventKind.POLL, entry.id, task_id=task.task_id, status=str(task.status))
+        flow.events.emit(Poll(entry.id, task_id=task.task_id, status=task.status))
         if task.status is not record.task_status or task.status.is_terminal:
             record = flow.store.apply(entry.id, task_seen(record, task, flow.clock.now()))
         if not task.status.is_terminal:
@@ -72,12 +73,13 @@ async def poll_until_done(
             flow.render_times.observe(kind, ended_about - submitted_at)
         else:
             flow.events.emit(
-                EventKind.ENTRY_FAILED,
-                entry.id,
-                state=str(record.state),
-                code=record.error_code,
-                message=record.error_message,
-                request_id=record.request_id,
+                EntryFailed(
+                    entry.id,
+                    state=record.state,
+                    code=record.error_code,
+                    message=record.error_message,
+                    request_id=record.request_id,
+                )
             )
         return record
 
@@ -99,14 +101,10 @@ async def download(flow: EntryFlow, entry: Entry, record: EntryRecord) -> None:
                     return
                 kept = await download_file(flow.client.http, fresh, dest)
         except DownloadError as problem:
-            flow.events.emit(
-                EventKind.ENTRY_FAILED, entry.id, code="DownloadFailed", message=str(problem)
-            )
+            flow.events.emit(EntryFailed(entry.id, code="DownloadFailed", message=str(problem)))
             return  # stays SUCCEEDED: the next run fetches it again
         files.append(kept)
-        flow.events.emit(
-            EventKind.DOWNLOAD, entry.id, file=file_name, size=kept.size, sha256=kept.sha256
-        )
+        flow.events.emit(Download(entry.id, file=file_name, size=kept.size, sha256=kept.sha256))
     if not files:
         flow.fail_entry(
             entry, "NoVideo", "the task succeeded but gave no video URL", record.request_id
@@ -114,10 +112,11 @@ async def download(flow: EntryFlow, entry: Entry, record: EntryRecord) -> None:
         return
     done = flow.store.apply(entry.id, downloaded(tuple(files)))
     flow.events.emit(
-        EventKind.ENTRY_DONE,
-        entry.id,
-        files=[f.name for f in files],
-        billed_seconds=done.billed_seconds,
+        EntryDone(
+            entry.id,
+            files=tuple(f.name for f in files),
+            billed_seconds=done.billed_seconds,
+        )
     )
 
 
@@ -128,9 +127,6 @@ async def refresh_urls(flow: EntryFlow, entry: Entry, record: EntryRecord) -> En
     record = flow.store.apply(entry.id, task_seen(record, task, flow.clock.now()))
     if record.state is EntryState.EXPIRED:
         flow.events.emit(
-            EventKind.ENTRY_FAILED,
-            entry.id,
-            code=record.error_code,
-            message=record.error_message,
+            EntryFailed(entry.id, code=record.error_code, message=record.error_message)
         )
     return record

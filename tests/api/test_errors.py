@@ -14,6 +14,7 @@ from kling_batch.api.errors import (
     TransientError,
     error_for_answer,
     is_account_code,
+    is_throttling_code,
 )
 
 
@@ -128,6 +129,20 @@ def test_account_families_match_sub_codes_but_not_lookalikes() -> None:
     assert is_account_code("AccessDenied.Unpurchased")
     assert not is_account_code("AccessDeniedish")
     assert not is_account_code(None)
+
+
+@pytest.mark.parametrize(
+    ("code", "throttling"),
+    [
+        ("Throttling", True),
+        ("Throttling.RateQuota", True),
+        ("Throttling.AllocationQuota", True),
+        ("InternalError", False),
+        (None, False),
+    ],
+)
+def test_the_throttling_family(code: str | None, throttling: bool) -> None:
+    assert is_throttling_code(code) is throttling
 
 
 def test_str_names_code_status_and_request_id() -> None:

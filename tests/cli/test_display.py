@@ -9,17 +9,32 @@ import re
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from rich.console import Console
 
+from kling_batch.api.types import TaskStatus
 from kling_batch.cli.display import JsonLines, PlainLines, choose_sink, open_display
 from kling_batch.cli.live import LiveDisplay, render
 from kling_batch.cli.tally import Phase, RunTally
 from kling_batch.manifest.model import STANDARD_MODEL, Entry, EntryKind, Manifest
 from kling_batch.prices import PriceTable
-from kling_batch.runner.events import Event, EventKind
+from kling_batch.runner.events import (
+    Download,
+    EntryDone,
+    EntryFailed,
+    EntrySkipped,
+    Event,
+    EventKind,
+    Interrupted,
+    Poll,
+    Retry,
+    RunFinished,
+    RunStarted,
+    Submit,
+    Submitted,
+)
+from kling_batch.runner.records import EntryState
 
 T0 = 1_000_000.0
 SHOW_CURSOR = "\x1b[?25h"
@@ -46,33 +61,38 @@ MANIFEST = Manifest(
 )
 
 
-def ev(kind: EventKind, entry_id: str | None = None, at: float = 0.0, **data: Any) -> Event:
-    return Event(kind, entry_id, data, at=T0 + at)
+def t(seconds: float) -> float:
+    return T0 + seconds
 
 
 # A run of four entries: a done before (skipped), b done, c failed, d still rendering.
-RUN = (
-    ev(EventKind.RUN_STARTED, at=0, entries=4, concurrency=10),
-    ev(EventKind.ENTRY_SKIPPED, "a", at=0, state="done"),
-    ev(EventKind.SUBMIT, "b", at=1, model=STANDARD_MODEL),
-    ev(EventKind.SUBMITTED, "b", at=1.2, task_id="task-b", request_id="r1"),
-    ev(EventKind.SUBMIT, "c", at=2, model=STANDARD_MODEL),
-    ev(EventKind.RETRY, at=2.1, operation="create_task", attempt=1, code="Throttling.RateQuota",
-       message="Requests rate limit exceeded", retry_after=1.5),
-    ev(EventKind.SUBMITTED, "c", at=3.5, task_id="task-c"),
-    ev(EventKind.SUBMIT, "d", at=4, model=STANDARD_MODEL),
-    ev(EventKind.SUBMITTED, "d", at=4.1, task_id="task-d"),
-    ev(EventKind.POLL, "b", at=5, task_id="task-b", status="RUNNING"),
-    ev(EventKind.POLL, "d", at=6, task_id="task-d", status="PENDING"),
-    ev(EventKind.RETRY, at=6.5, operation="get_task", attempt=1, code="InternalError",
-       message="boom [red]not markup[/red]"),
-    ev(EventKind.POLL, "b", at=8, task_id="task-b", status="SUCCEEDED"),
-    ev(EventKind.DOWNLOAD, "b", at=9, file="video.mp4", size=10, sha256="0" * 64),
-    ev(EventKind.ENTRY_DONE, "b", at=10, files=["video.mp4"], billed_seconds=3),
-    ev(EventKind.POLL, "c", at=11, task_id="task-c", status="FAILED"),
-    ev(EventKind.ENTRY_FAILED, "c", at=11, state="failed", code="DataInspectionFailed",
-       message="[bold]moderated[/bold]", request_id="req-c"),
+RUN: tuple[Event, ...] = (
+    RunStarted(manifest=Path("campaign.yaml"), entries=4, concurrency=10, service="sim",
+               simulated=True, at=t(0)),
+    EntrySkipped("a", state=EntryState.DONE, at=t(0)),
+    Submit("b", model=STANDARD_MODEL, at=t(1)),
+    Submitted("b", task_id="task-b", request_id="r1", at=t(1.2)),
+    Submit("c", model=STANDARD_MODEL, at=t(2)),
+    Retry(operation="create_task", attempt=1, code="Throttling.RateQuota",
+          message="Requests rate limit exceeded", retry_after=1.5, at=t(2.1)),
+    Submitted("c", task_id="task-c", at=t(3.5)),
+    Submit("d", model=STANDARD_MODEL, at=t(4)),
+    Submitted("d", task_id="task-d", at=t(4.1)),
+    Poll("b", task_id="task-b", status=TaskStatus.RUNNING, at=t(5)),
+    Poll("d", task_id="task-d", status=TaskStatus.PENDING, at=t(6)),
+    Retry(operation="get_task", attempt=1, code="InternalError",
+          message="boom [red]not markup[/red]", at=t(6.5)),
+    Poll("b", task_id="task-b", status=TaskStatus.SUCCEEDED, at=t(8)),
+    Download("b", file="video.mp4", size=10, sha256="0" * 64, at=t(9)),
+    EntryDone("b", files=("video.mp4",), billed_seconds=3, at=t(10)),
+    Poll("c", task_id="task-c", status=TaskStatus.FAILED, at=t(11)),
+    EntryFailed("c", state=EntryState.FAILED, code="DataInspectionFailed",
+                message="[bold]moderated[/bold]", request_id="req-c", at=t(11)),
 )  # fmt: skip
+
+
+def run_finished(at: float, done: int, failed: int) -> RunFinished:
+    return RunFinished(done=done, failed=failed, unfinished=0, elapsed=at, at=t(at))
 
 
 def tally_of(events: tuple[Event, ...], prices: PriceTable | None = None) -> RunTally:
@@ -109,7 +129,7 @@ def test_plain_lines_one_per_notable_event_without_polls() -> None:
         sink.emit(event)
 
     lines = stream.getvalue().splitlines()
-    assert len(lines) == sum(1 for e in RUN if e.kind is not EventKind.POLL)
+    assert len(lines) == sum(1 for e in RUN if not isinstance(e, Poll))
     assert not any(" poll " in line for line in lines)
     failed = next(line for line in lines if " entry_failed c " in line)
     assert failed.endswith("request_id=req-c: [bold]moderated[/bold]")
@@ -156,8 +176,8 @@ def test_billed_seconds_and_cost_from_the_event_when_it_says() -> None:
 def test_billed_seconds_estimated_from_the_manifest_when_the_event_is_silent() -> None:
     tally = tally_of(
         (
-            ev(EventKind.RUN_STARTED, entries=4),
-            ev(EventKind.ENTRY_DONE, "c", at=5, files=["video.mp4"]),
+            RUN[0],
+            EntryDone("c", files=("video.mp4",), at=t(5)),
         )
     )
 
@@ -181,7 +201,7 @@ def test_eta_from_the_pace_of_entries_worked_on_not_skipped_ones() -> None:
 
 
 def test_elapsed_stops_when_the_run_finishes() -> None:
-    tally = tally_of((*RUN, ev(EventKind.RUN_FINISHED, at=12, done=2, failed=1, elapsed=12)))
+    tally = tally_of((*RUN, run_finished(12, done=2, failed=1)))
 
     assert tally.elapsed(T0 + 100) == 12
 
@@ -219,9 +239,9 @@ def test_frame_shows_progress_counts_money_retries_and_flights() -> None:
 def test_frame_after_the_run_has_no_eta_and_no_flights() -> None:
     finished = (
         *RUN,
-        ev(EventKind.POLL, "d", at=12, task_id="task-d", status="SUCCEEDED"),
-        ev(EventKind.ENTRY_DONE, "d", at=13, files=["video.mp4"], billed_seconds=5),
-        ev(EventKind.RUN_FINISHED, at=13, done=3, failed=1, elapsed=13),
+        Poll("d", task_id="task-d", status=TaskStatus.SUCCEEDED, at=t(12)),
+        EntryDone("d", files=("video.mp4",), billed_seconds=5, at=t(13)),
+        run_finished(13, done=3, failed=1),
     )
     text = frame(tally_of(finished), T0 + 60)
 
@@ -232,7 +252,7 @@ def test_frame_after_the_run_has_no_eta_and_no_flights() -> None:
 
 
 def test_frame_says_why_a_run_is_stopping() -> None:
-    text = frame(tally_of((*RUN[:5], ev(EventKind.INTERRUPTED, at=6, signal="SIGINT"))), T0 + 6)
+    text = frame(tally_of((*RUN[:5], Interrupted(signal="SIGINT", at=t(6)))), T0 + 6)
 
     assert "interrupted (SIGINT): finishing what was sent; state is saved" in text
 
@@ -244,7 +264,7 @@ def test_live_display_prints_notices_above_and_stops_on_run_finished() -> None:
     for event in RUN:
         display.emit(event)
     assert display.active
-    display.emit(ev(EventKind.RUN_FINISHED, at=12, done=2, failed=1, elapsed=12))
+    display.emit(run_finished(12, done=2, failed=1))
 
     assert not display.active
     output = stream.getvalue()
@@ -268,7 +288,7 @@ def test_events_after_close_print_plainly_without_restarting_the_panel() -> None
     display.close()  # idempotent
 
     display.emit(RUN[2])
-    display.emit(ev(EventKind.ENTRY_FAILED, "b", at=3, code="X", message="late"))
+    display.emit(EntryFailed("b", code="X", message="late", at=t(3)))
 
     assert not display.active
     assert stream.getvalue().count(HIDE_CURSOR) == 1

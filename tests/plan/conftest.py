@@ -26,7 +26,7 @@ from kling_batch.plan import Plan, build_plan
 from kling_batch.prices import PriceTable
 from kling_batch.runner.artifacts import OutputLayout
 from kling_batch.runner.connection import Connection
-from kling_batch.runner.events import Event, EventKind
+from kling_batch.runner.events import Event
 from kling_batch.runner.options import RunOptions, RunSummary
 from kling_batch.runner.state import StateStore
 from kling_batch.simulator import Simulator, SimulatorConfig, SimulatorServer
@@ -66,8 +66,12 @@ class StopAt:
                 self.scope.cancel()
 
 
-def at(kind: EventKind, **data: Any) -> Callable[[Event], bool]:
-    return lambda event: event.kind is kind and all(event.data.get(k) == v for k, v in data.items())
+def at(kind: type[Event], **fields: Any) -> Callable[[Event], bool]:
+    """Events of this class whose fields have these values."""
+    return lambda event: (
+        isinstance(event, kind)
+        and all(getattr(event, name) == value for name, value in fields.items())
+    )
 
 
 @dataclass

@@ -17,7 +17,7 @@ from kling_batch.runner.budget import (
     Limit,
     spending_limit,
 )
-from kling_batch.runner.events import EventKind
+from kling_batch.runner.events import SubmitAmbiguous
 from kling_batch.runner.records import EntryState
 
 from .conftest import Bench, MakeBench, StopAt, at
@@ -163,7 +163,7 @@ def test_a_create_that_would_pass_the_budget_is_never_sent(make_bench: MakeBench
         """
     )
     # The create is answered 5xx and creates nothing; the run stops before settling it.
-    bench.run(manifest, stop=StopAt(at(EventKind.SUBMIT_AMBIGUOUS)))
+    bench.run(manifest, stop=StopAt(at(SubmitAmbiguous)))
     assert bench.simulator.stats().creates == 0
     plan = bench.plan(manifest, limit=limit("1"))
     assert plan.cost == 0 and not plan.over_budget  # so the run starts

@@ -12,11 +12,12 @@ import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 
+from kling_batch.api.types import TaskStatus
 from kling_batch.hashing import sha256_file
 from kling_batch.manifest import STANDARD_MODEL
 from kling_batch.manifest.model import Manifest
 from kling_batch.runner.decide import Action
-from kling_batch.runner.events import EventKind
+from kling_batch.runner.events import Poll, Submitted
 from kling_batch.runner.expiry import (
     DAY,
     HOUR,
@@ -45,7 +46,7 @@ def notices_at(bench: Bench, manifest: Manifest, now: float) -> tuple[ExpiryNoti
 def test_a_task_in_flight_warns_before_its_id_expires_and_after(make_bench: MakeBench) -> None:
     bench: Bench = make_bench(render_seconds=60)
     manifest = bench.manifest(ONE)
-    bench.run(manifest, stop=StopAt(at(EventKind.SUBMITTED)))
+    bench.run(manifest, stop=StopAt(at(Submitted)))
     with bench.store(manifest) as store:
         record = store.get("sea")
     assert record is not None and record.submitted_at is not None
@@ -63,7 +64,7 @@ def test_a_task_in_flight_warns_before_its_id_expires_and_after(make_bench: Make
 
 def test_a_rendered_video_not_downloaded_warns_before_its_link_expires(bench: Bench) -> None:
     manifest = bench.manifest(ONE)
-    bench.run(manifest, stop=StopAt(at(EventKind.POLL, status="SUCCEEDED")))
+    bench.run(manifest, stop=StopAt(at(Poll, status=TaskStatus.SUCCEEDED)))
     with bench.store(manifest) as store:
         record = store.get("sea")
     assert record is not None and record.state is EntryState.SUCCEEDED
@@ -108,7 +109,7 @@ def test_an_expired_upload_is_announced_where_the_entry_will_send(bench: Bench) 
 def test_status_warns_from_the_state_alone(make_bench: MakeBench) -> None:
     bench: Bench = make_bench(render_seconds=60)
     manifest = bench.manifest(ONE)
-    bench.run(manifest, stop=StopAt(at(EventKind.SUBMITTED)))
+    bench.run(manifest, stop=StopAt(at(Submitted)))
     with bench.store(manifest) as store:
         record = store.get("sea")
         assert record is not None and record.submitted_at is not None
@@ -121,7 +122,7 @@ def test_status_warns_from_the_state_alone(make_bench: MakeBench) -> None:
 def test_run_marks_a_task_past_24_hours_expired_with_a_clear_message(make_bench: MakeBench) -> None:
     bench: Bench = make_bench(render_seconds=60)
     manifest = bench.manifest(ONE)
-    bench.run(manifest, stop=StopAt(at(EventKind.SUBMITTED)))
+    bench.run(manifest, stop=StopAt(at(Submitted)))
     bench.simulator.advance(25 * HOUR)
     # This machine's clock cannot be moved on: the record is aged by as much instead.
     with sqlite3.connect(bench.layout(manifest).state) as db:
@@ -145,7 +146,7 @@ def test_a_young_task_the_service_does_not_know_is_unknown_not_expired(
 ) -> None:
     bench: Bench = make_bench(render_seconds=60)
     manifest = bench.manifest(ONE)
-    bench.run(manifest, stop=StopAt(at(EventKind.SUBMITTED)))
+    bench.run(manifest, stop=StopAt(at(Submitted)))
     bench.simulator.advance(25 * HOUR)  # the service forgot it; this machine says minutes ago
 
     summary = bench.run(manifest)

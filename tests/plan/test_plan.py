@@ -14,7 +14,7 @@ from kling_batch.plan import CostGroup, Plan, build_plan
 from kling_batch.prices import PriceTable
 from kling_batch.runner.budget import spending_limit
 from kling_batch.runner.decide import Action
-from kling_batch.runner.events import EventKind
+from kling_batch.runner.events import Poll, SubmitAmbiguous, Submitted
 from kling_batch.runner.records import EntryState
 from kling_batch.runner.results import entry_result
 from kling_batch.runner.state import StateStore
@@ -66,7 +66,7 @@ def test_done_entries_are_skipped_and_show_what_was_billed(bench: Bench) -> None
     assert plan.to_send == ()
     assert plan.cost == 0
     assert plan.summary() == "nothing to send"
-    assert [p.billed_seconds for p in plan.entries] == [3, 3]
+    assert [p.result.billed_seconds for p in plan.entries] == [3, 3]
     assert plan.billed_cost == Decimal("4.5")
 
 
@@ -87,7 +87,7 @@ def test_a_changed_entry_is_rendered_again_and_the_plan_names_its_fields(bench: 
     assert storm.detail == "changed: duration, audio"
     assert plan.cost == Decimal("1.8") + Decimal("2.4")
     # what was billed is priced as it was rendered: with audio, before the change
-    assert storm.billed_cost == Decimal("2.7")
+    assert storm.result.cost == Decimal("2.7")
     # and the run does exactly what the plan said
     before = bench.simulator.stats().creates
     assert bench.run(manifest) is not None
@@ -107,8 +107,9 @@ def test_status_and_plan_price_a_billed_render_alike_after_an_edit(bench: Bench)
         status = entry_result(manifest.entry("storm"), store.get("storm"), plan.prices)
 
     (storm,) = [p for p in plan.entries if p.id == "storm"]
-    assert storm.billed_cost == Decimal("2.7")
-    assert status["cost"] == 2.7  # the render as it was billed, not as the entry reads now
+    assert storm.result.cost == Decimal("2.7")
+    assert status.cost == Decimal("2.7")  # the render as it was billed, not as the entry reads now
+    assert status.as_json()["cost"] == 2.7
 
 
 def test_a_local_file_whose_content_changed_is_named(bench: Bench) -> None:
@@ -156,7 +157,7 @@ def test_a_failed_entry_is_left_alone_unless_retry_failed_is_given(bench: Bench)
     retried = bench.plan(manifest, retry_failed=True)
 
     assert actions(left) == {"good": Action.SKIP, "bad": Action.LEAVE_FAILED}
-    assert left.entries[1].error_code == "DataInspectionFailed"
+    assert left.entries[1].result.error_code == "DataInspectionFailed"
     assert "--retry-failed" in left.entries[1].detail
     assert left.cost == 0
     assert actions(retried)["bad"] is Action.RETRY
@@ -166,37 +167,37 @@ def test_a_failed_entry_is_left_alone_unless_retry_failed_is_given(bench: Bench)
 def test_an_entry_in_flight_is_polled_and_not_paid_for_again(make_bench: MakeBench) -> None:
     bench: Bench = make_bench(render_seconds=60)
     manifest = bench.manifest(TWO)
-    bench.run(manifest, stop=StopAt(at(EventKind.SUBMITTED), count=2))
+    bench.run(manifest, stop=StopAt(at(Submitted), count=2))
 
     plan = bench.plan(manifest)
 
     assert actions(plan) == {"calm": Action.POLL, "storm": Action.POLL}
     assert plan.cost == 0
     calm = plan.entries[0]
-    assert calm.task_id and calm.task_status is TaskStatus.PENDING
-    assert calm.task_id in calm.detail
+    assert calm.result.task_id and calm.result.task_status is TaskStatus.PENDING
+    assert calm.result.task_id in calm.detail
 
 
 def test_changing_an_entry_in_flight_warns_that_its_task_still_bills(make_bench: MakeBench) -> None:
     bench: Bench = make_bench(render_seconds=60)
     manifest = bench.manifest(TWO)
-    bench.run(manifest, stop=StopAt(at(EventKind.SUBMITTED), count=2))
+    bench.run(manifest, stop=StopAt(at(Submitted), count=2))
     manifest.path.write_text(manifest.path.read_text().replace("a calm sea", "a rough sea"))
 
     calm = bench.plan(bench.reload(manifest)).entries[0]
 
     assert calm.action is Action.RERENDER
     assert calm.note is not None and "still in flight" in calm.note
-    assert calm.task_id is not None and calm.task_id in calm.note
+    assert calm.result.task_id is not None and calm.result.task_id in calm.note
 
 
 def test_a_rendered_entry_not_yet_downloaded_plans_a_download(bench: Bench) -> None:
     manifest = bench.manifest(TWO)
-    bench.run(manifest, stop=StopAt(at(EventKind.POLL, status="SUCCEEDED")))
+    bench.run(manifest, stop=StopAt(at(Poll, status=TaskStatus.SUCCEEDED)))
 
     plan = bench.plan(manifest)
 
-    rendered = [p for p in plan.entries if p.state is EntryState.SUCCEEDED]
+    rendered = [p for p in plan.entries if p.result.state is EntryState.SUCCEEDED]
     assert rendered, actions(plan)
     assert all(p.action is Action.DOWNLOAD for p in rendered)
     assert rendered[0].detail == "rendered: downloads the video"
@@ -215,7 +216,7 @@ def test_a_lost_create_is_settled_first_and_counted_as_a_possible_cost(
           - {id: lost, prompt: "a lighthouse [sim:lost]"}
         """
     )
-    bench.run(manifest, stop=StopAt(at(EventKind.SUBMIT_AMBIGUOUS)))
+    bench.run(manifest, stop=StopAt(at(SubmitAmbiguous)))
 
     plan = bench.plan(manifest)
 

@@ -12,7 +12,7 @@ from kling_batch.api.types import TaskStatus
 from kling_batch.manifest.model import Manifest
 from kling_batch.runner.artifacts import OutputLayout
 from kling_batch.runner.decide import Action
-from kling_batch.runner.events import EventKind
+from kling_batch.runner.events import SubmitAmbiguous, Submitted
 from kling_batch.runner.lock import RunLock, StateLocked
 from kling_batch.runner.records import EntryState
 from kling_batch.runner.remote import (
@@ -46,7 +46,7 @@ def in_flight_on_one_slot(make_bench: MakeBench) -> Bench:
     """Three tasks submitted to an account with one running slot: one RUNNING, two PENDING."""
     bench: Bench = make_bench(slots=1, render_seconds=60)
     manifest = bench.manifest(THREE)
-    bench.run(manifest, stop=StopAt(at(EventKind.SUBMITTED), count=3))
+    bench.run(manifest, stop=StopAt(at(Submitted), count=3))
     stats = bench.simulator.stats()
     assert (stats.running, stats.pending) == (1, 2)
     return bench
@@ -72,9 +72,12 @@ def test_cancel_stops_the_pending_tasks_and_reports_the_running_one(make_bench: 
     plan = bench.plan(manifest)
     for planned in plan.entries:
         if by_outcome[planned.id] is CancelOutcome.CANCELED:
-            assert (planned.state, planned.action) == (EntryState.CANCELED, Action.LEAVE_FAILED)
+            assert (planned.result.state, planned.action) == (
+                EntryState.CANCELED,
+                Action.LEAVE_FAILED,
+            )
         else:
-            assert (planned.state, planned.action) == (EntryState.IN_FLIGHT, Action.POLL)
+            assert (planned.result.state, planned.action) == (EntryState.IN_FLIGHT, Action.POLL)
     results = bench.layout(manifest).results.read_text().splitlines()
     statuses = sorted(json.loads(line)["status"] for line in results)
     assert statuses == ["canceled", "canceled", "in_flight"]
@@ -124,7 +127,7 @@ def test_cancel_reports_an_unsettled_submission_it_cannot_cancel(make_bench: Mak
           - {id: lost, prompt: "a lighthouse [sim:lost]"}
         """
     )
-    bench.run(manifest, stop=StopAt(at(EventKind.SUBMIT_AMBIGUOUS)))
+    bench.run(manifest, stop=StopAt(at(SubmitAmbiguous)))
 
     (outcome,) = cancel_all(bench, manifest)
 
@@ -155,7 +158,7 @@ def test_an_account_error_stops_cancel_as_itself(make_bench: MakeBench) -> None:
 def test_refresh_learns_what_became_of_tasks_in_flight(make_bench: MakeBench) -> None:
     bench: Bench = make_bench(render_seconds=30)
     manifest = bench.manifest(THREE)
-    bench.run(manifest, stop=StopAt(at(EventKind.SUBMITTED), count=3))
+    bench.run(manifest, stop=StopAt(at(Submitted), count=3))
     assert set(p.action for p in bench.plan(manifest).entries) == {Action.POLL}
     bench.simulator.advance(60)  # the renders finish
     queried = bench.simulator.stats().requests.get("query", 0)

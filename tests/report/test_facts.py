@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from kling_batch.prices import PriceTable
 from kling_batch.report import gather, run_timing
-from kling_batch.runner.results import entry_result
+from kling_batch.runner.artifacts import read_json_lines
+from kling_batch.runner.results import write_results
 
 from .conftest import Output
 
@@ -26,7 +28,7 @@ def test_every_entry_has_an_outcome_in_manifest_order(finished_output: Output) -
     facts = gather(finished_output.layout, finished_output.manifest, finished_output.store)
 
     assert [o.entry.id for o in facts.entries] == [e.id for e in finished_output.manifest.entries]
-    statuses = {o.entry.id: o.status for o in facts.entries}
+    statuses = {o.entry.id: o.result.status for o in facts.entries}
     assert statuses == {
         "cat-moonlight": "done",
         "hero-ref": "done",
@@ -41,9 +43,9 @@ def test_failed_entry_carries_code_message_and_request_id(finished_output: Outpu
     facts = gather(finished_output.layout, finished_output.manifest, finished_output.store)
     failed = next(o for o in facts.entries if o.entry.id == "hostile")
 
-    assert failed.error_code == "DataInspectionFailed"
-    assert failed.error_message == "<b>moderated</b> & blocked"
-    assert failed.request_id == "req-hostile"
+    assert failed.result.error_code == "DataInspectionFailed"
+    assert failed.result.error_message == "<b>moderated</b> & blocked"
+    assert failed.result.request_id == "req-hostile"
     assert failed.video_href is None
     assert [a.name for a in failed.artifacts] == ["request.json"]
 
@@ -76,16 +78,15 @@ def test_totals_agree_with_results_jsonl(finished_output: Output) -> None:
     facts = gather(
         finished_output.layout, finished_output.manifest, finished_output.store, prices=prices
     )
-    rows = [
-        entry_result(e, finished_output.store.get(e.id), prices)
-        for e in finished_output.manifest.entries
-    ]
+    write_results(finished_output.layout, finished_output.manifest, finished_output.store, prices)
+    lines = read_json_lines(finished_output.layout.results)
 
-    assert facts.billed_seconds == 5 + 5 + 8 + 5 == sum(r.get("billed_seconds") or 0 for r in rows)
-    assert facts.actual_cost == pytest.approx(sum(r.get("cost") or 0 for r in rows))
-    assert facts.estimated_cost == pytest.approx(sum(r["estimated_cost"] for r in rows))
+    assert [o.result.as_json() for o in facts.entries] == lines
+    assert facts.billed_seconds == 5 + 5 + 8 + 5 == sum(r.get("billed_seconds") or 0 for r in lines)
+    assert float(facts.actual_cost) == pytest.approx(sum(r.get("cost") or 0 for r in lines))
+    assert float(facts.estimated_cost) == pytest.approx(sum(r["estimated_cost"] for r in lines))
     # std 0.6/s silent; hero-ref is pro with audio, 1.2/s.
-    assert facts.actual_cost == pytest.approx(5 * 0.6 + 5 * 1.2 + 8 * 0.6 + 5 * 0.6)
+    assert facts.actual_cost == Decimal("0.6") * 5 + Decimal("1.2") * 5 + Decimal("0.6") * 13
     assert facts.status_counts == {"done": 4, "failed": 1, "pending": 1}
 
 
