@@ -1,11 +1,16 @@
 """kling-batch: a declarative batch manifest runner for Kling V3 video models on DashScope.
 
-The library API, as the command line uses it:
+The library API: one function per command, each taking the options its command takes.
 
-    manifest = kling_batch.load(Path("campaign.yaml"))         # or ManifestInvalid
-    problems = kling_batch.check([Path("campaign.yaml")])       # every diagnostic, no network
-    plan = kling_batch.build_plan(manifest, layout, store, prices)  # what run would do, and cost
-    summary = anyio.run(kling_batch.run_manifest, manifest, connection, Path("output"))
+    analysis = kling_batch.check("campaign.yaml")    # every problem, no network
+    plan = kling_batch.plan_run("campaign.yaml", output="output")    # what run would do, and cost
+    summary = kling_batch.run("campaign.yaml", output="output", simulate=True)
+    status = kling_batch.status("campaign.yaml", output="output")
+
+`check` and `load` read a manifest; `plan_run`, `refresh`, `run`, `status`, `cancel`, `audit`
+and `write_report` act on a manifest's output (kling_batch/library.py documents each, and the
+errors they raise). `plan_run` and `write_report` are not named `plan` and `report`: those are
+the subpackages that build them, and importing a subpackage sets its name on this package.
 
 Names are imported on first use (PEP 562), so that importing one part of the package, such as
 the manifest checker, does not load the HTTP client and the runner.
@@ -13,47 +18,118 @@ the manifest checker, does not load the HTTP client and the runner.
 
 from __future__ import annotations
 
+import os
 from importlib import import_module
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kling_batch._version import __version__
 
 if TYPE_CHECKING:
-    from kling_batch.batch import run_manifest
-    from kling_batch.manifest import Diagnostic, ManifestInvalid, check, load
-    from kling_batch.plan import Plan, build_plan
-    from kling_batch.runner.connection import Connection
-    from kling_batch.runner.options import RunOptions, RunSummary
-    from kling_batch.runner.remote import cancel_pending
+    from kling_batch.api import AccountError, ConfigurationError
+    from kling_batch.entry_status import Status
+    from kling_batch.library import (
+        NoRun,
+        UnusableOutput,
+        audit,
+        cancel,
+        plan_run,
+        refresh,
+        run,
+        status,
+        write_report,
+    )
+    from kling_batch.manifest import Analysis, Diagnostic, Manifest, ManifestInvalid
+    from kling_batch.plan import Plan
+    from kling_batch.prices import PriceTable, PriceTableError
+    from kling_batch.runner.budget import BudgetError, BudgetExceeded
+    from kling_batch.runner.lock import StateLocked
+    from kling_batch.runner.options import RunSummary, SelectionError
+    from kling_batch.runner.records import EntryState
+    from kling_batch.runner.results import EntryResult
+    from kling_batch.runner.world import WorldMismatch
 
 _EXPORTS = {
+    # what the functions return
+    "Analysis": "kling_batch.manifest",
     "Diagnostic": "kling_batch.manifest",
-    "ManifestInvalid": "kling_batch.manifest",
-    "check": "kling_batch.manifest",
-    "load": "kling_batch.manifest",
+    "EntryState": "kling_batch.runner.records",
+    "Manifest": "kling_batch.manifest",
     "Plan": "kling_batch.plan",
-    "build_plan": "kling_batch.plan",
-    "cancel_pending": "kling_batch.runner.remote",
-    "Connection": "kling_batch.runner.connection",
-    "RunOptions": "kling_batch.runner.options",
+    "PriceTable": "kling_batch.prices",
     "RunSummary": "kling_batch.runner.options",
-    "run_manifest": "kling_batch.batch",
+    "Status": "kling_batch.entry_status",
+    "EntryResult": "kling_batch.runner.results",
+    # what they raise
+    "AccountError": "kling_batch.api",
+    "BudgetError": "kling_batch.runner.budget",
+    "BudgetExceeded": "kling_batch.runner.budget",
+    "ConfigurationError": "kling_batch.api",
+    "ManifestInvalid": "kling_batch.manifest",
+    "NoRun": "kling_batch.library",
+    "PriceTableError": "kling_batch.prices",
+    "SelectionError": "kling_batch.runner.options",
+    "StateLocked": "kling_batch.runner.lock",
+    "UnusableOutput": "kling_batch.library",
+    "WorldMismatch": "kling_batch.runner.world",
+    # what acts on an output
+    "audit": "kling_batch.library",
+    "cancel": "kling_batch.library",
+    "plan_run": "kling_batch.library",
+    "refresh": "kling_batch.library",
+    "run": "kling_batch.library",
+    "status": "kling_batch.library",
+    "write_report": "kling_batch.library",
 }
 
 __all__ = [
-    "Connection",
+    "AccountError",
+    "Analysis",
+    "BudgetError",
+    "BudgetExceeded",
+    "ConfigurationError",
     "Diagnostic",
+    "EntryResult",
+    "EntryState",
+    "Manifest",
     "ManifestInvalid",
+    "NoRun",
     "Plan",
-    "RunOptions",
+    "PriceTable",
+    "PriceTableError",
     "RunSummary",
+    "SelectionError",
+    "StateLocked",
+    "Status",
+    "UnusableOutput",
+    "WorldMismatch",
     "__version__",
-    "build_plan",
-    "cancel_pending",
+    "audit",
+    "cancel",
     "check",
     "load",
-    "run_manifest",
+    "plan_run",
+    "refresh",
+    "run",
+    "status",
+    "write_report",
 ]
+
+
+def check(path: str | os.PathLike[str]) -> Analysis:
+    """Check the manifest at `path` completely, with no network: every problem (errors and
+    warnings, by position) in `.diagnostics`, and the Manifest in `.manifest` when there is no
+    error (else None; `.ok` says which)."""
+    from kling_batch.manifest import analyze
+
+    return analyze(Path(path))
+
+
+def load(path: str | os.PathLike[str]) -> Manifest:
+    """The manifest at `path`, ready to run; raises ManifestInvalid with every problem."""
+    from kling_batch.manifest import load as load_manifest
+
+    return load_manifest(Path(path))
 
 
 def __getattr__(name: str) -> Any:

@@ -1,6 +1,6 @@
-"""A whole run, as the command line does it: the budget's plan before, the run, the results and
-the report after. The runner itself (kling_batch/runner) imports neither plan nor report: they
-are passed in here, where the layers meet.
+"""A whole run, as `kling_batch.run` (and so the command line) does it: the budget's plan
+before, the run, the results and the report after. The runner itself (kling_batch/runner)
+imports neither plan nor report: they are passed in here, where the layers meet.
 """
 
 from __future__ import annotations

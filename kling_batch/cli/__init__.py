@@ -11,6 +11,7 @@ from importlib import import_module
 import click
 
 from kling_batch import __version__
+from kling_batch.cli.exit_codes import ExitCode, format_exit_codes
 
 # command name -> (module, attribute); listed in the order `--help` shows them
 _COMMANDS: dict[str, tuple[str, str]] = {
@@ -38,6 +39,10 @@ class _LazyGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        format_exit_codes(formatter, list(ExitCode))
+        super().format_epilog(ctx, formatter)
+
 
 # invoke_without_command: bare `kling-batch` runs the group itself, which prints the help and
 # exits 0; click's default (no_args_is_help) prints it as a usage error, exit 2.
@@ -52,7 +57,8 @@ def main(ctx: click.Context) -> None:
     """Validate, plan and run batches of Kling V3 video renders on DashScope.
 
     A YAML manifest lists the shots and storyboards; `validate` checks it offline, `run` renders
-    it with bounded concurrency and resumes after any interruption.
+    it with bounded concurrency and resumes after any interruption. Each command's --help lists
+    the exit statuses it can return.
     """
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())

@@ -2,31 +2,38 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from pathlib import Path
 
-import anyio
 import click
 
+import kling_batch
 from kling_batch.cli.columns import columns
 from kling_batch.cli.cost_options import load_prices, prices_option
-from kling_batch.cli.options import load_or_exit, manifest_argument, output_option
-from kling_batch.cli.service import (
+from kling_batch.cli.exit_codes import ExitCode, command
+from kling_batch.cli.failures import calling_library
+from kling_batch.cli.formats import Formatter, JsonDocument, Text, json_option
+from kling_batch.cli.options import (
     base_url_option,
-    connection_or_exit,
-    service_errors,
+    load_or_exit,
+    manifest_argument,
+    output_option,
     simulate_option,
 )
-from kling_batch.runner.audit import UnclaimedTask, audit_output
+from kling_batch.runner.audit import UnclaimedTask
 from kling_batch.runner.budget import money
 
+AUDIT_JSON = (
+    "A JSON array of the unclaimed tasks, each {task_id, model, status, created, "
+    "billed_seconds, cost, resembles, adopted_by}."
+)
 
-@click.command()
+
+@command(ExitCode.INVALID, ExitCode.FATAL)
 @manifest_argument
 @output_option
 @base_url_option
-@simulate_option("Audit on the built-in simulator (it knows only its own process's tasks).")
+@simulate_option
 @prices_option
 @click.option(
     "--adopt",
@@ -34,41 +41,43 @@ from kling_batch.runner.budget import money
     help="Hand each task that resembles exactly one entry (and is the only task resembling it) "
     "to that entry when it has no task yet, so that `run` downloads it instead of paying again.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of the tasks.")
+@json_option(AUDIT_JSON)
 def audit(
     manifest: Path,
     output_root: Path,
-    base_url: str,
+    base_url: str | None,
     simulate: bool,
     prices_file: Path | None,
     adopt: bool,
     as_json: bool,
 ) -> None:
-    """List the tasks of MANIFEST's models created in the last 24 hours that no entry claims.
+    """List the account's tasks of MANIFEST's models from the last 24 h that no entry claims.
 
     They are left over from a crash, another tool or a colleague's script, and were paid for.
     Each row shows the entries whose prompt the task echoes (RESEMBLES). Never creates a task.
-    Exit status: 0 listed, 2 invalid input or an output made on another service or account,
-    3 account error or the output is in use.
     """
     loaded = load_or_exit(manifest)
     prices = load_prices(prices_file)
-    connection = connection_or_exit(base_url, simulate=simulate)
-    with service_errors():
-        found = anyio.run(
-            lambda: audit_output(loaded, connection, output_root, prices=prices, adopt=adopt)
+    output: Formatter[tuple[UnclaimedTask, ...]] = (
+        JsonDocument(lambda found: [task.to_json() for task in found])
+        if as_json
+        else Text(lambda found: _table(found, loaded.name, prices.currency))
+    )
+    with calling_library():
+        found = kling_batch.audit(
+            loaded,
+            output=output_root,
+            adopt=adopt,
+            prices=prices,
+            simulate=simulate,
+            base_url=base_url,
         )
-    if as_json:
-        click.echo(json.dumps([row.to_json() for row in found], ensure_ascii=False, indent=2))
-        return
+    output.emit(found)
+
+
+def _table(found: tuple[UnclaimedTask, ...], name: str, currency: str) -> list[str]:
     if not found:
-        click.echo(f"no unclaimed task of {loaded.name}'s models in the last 24 h")
-        return
-    for line in _table(found, prices.currency):
-        click.echo(line)
-
-
-def _table(found: tuple[UnclaimedTask, ...], currency: str) -> list[str]:
+        return [f"no unclaimed task of {name}'s models in the last 24 h"]
     rows = [["TASK", "MODEL", "STATUS", "CREATED", "BILLED S", "COST", "RESEMBLES"]]
     for row in found:
         resembles = ", ".join(row.resembles) or "-"

@@ -1,4 +1,5 @@
-"""Options about money, shared by `run`, `plan` and `status`: the price table and the limit."""
+"""Options about money: the price table (`run`, `plan`, `status`, `audit`, `report`) and the
+spending limit (`run`, `plan`)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ from pathlib import Path
 import click
 
 from kling_batch.cli.errors import InvalidInput
-from kling_batch.manifest.model import Manifest
 from kling_batch.prices import PRICES_ENV, PriceTable, PriceTableError
-from kling_batch.runner.budget import BudgetError, Limit, spending_limit
 
 
 def _amount(ctx: click.Context, param: click.Parameter, value: str | None) -> Decimal | None:
@@ -31,16 +30,17 @@ prices_option = click.option(
     "prices_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help=f"Price table (JSON, the shape of the shipped prices.json) [default: ${PRICES_ENV}, "
-    "else the shipped table].",
+    metavar="FILE",
+    help=f"Use this price table (JSON, shaped as the shipped prices.json) instead of the shipped "
+    f"one. Default ${PRICES_ENV}, else the shipped table.",
 )
 max_cost_option = click.option(
     "--max-cost",
     callback=_amount,
     default=None,
     metavar="AMOUNT",
-    help="Spend at most AMOUNT (in the price table's currency) on new renders in this run; "
-    "overrides the manifest's budget:.",
+    help="Spend at most AMOUNT (in the price table's currency) on new renders: a run whose plan "
+    "costs more is refused, and no create is sent past it. Overrides the manifest's budget:.",
 )
 
 
@@ -48,11 +48,4 @@ def load_prices(path: Path | None) -> PriceTable:
     try:
         return PriceTable.load(path)
     except PriceTableError as error:
-        raise InvalidInput(str(error)) from None
-
-
-def limit_or_exit(manifest: Manifest, max_cost: Decimal | None, prices: PriceTable) -> Limit | None:
-    try:
-        return spending_limit(manifest, max_cost, prices.currency)
-    except BudgetError as error:
         raise InvalidInput(str(error)) from None

@@ -6,28 +6,22 @@ from pathlib import Path
 
 import click
 
-from kling_batch.cli.exit_codes import ExitCode
-from kling_batch.manifest import (
-    Analysis,
-    MediaInspector,
-    analyze,
-    render_json,
-    render_text,
-    schema_text,
-)
+from kling_batch.cli.exit_codes import ExitCode, command
+from kling_batch.cli.formats import Formatter, JsonDocument, Text, json_option
+from kling_batch.manifest import Analysis, MediaInspector, analyze, schema_text
 from kling_batch.manifest.diagnostics import count
 
-
-@click.command()
-@click.argument("manifests", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--json",
-    "as_json",
-    is_flag=True,
-    help="Print a JSON array of the problems ({file, line, column, severity, code, entry, field, "
-    "message}) instead of one `FILE:LINE:COL: severity: entry: field: message [CODE]` line "
-    "each, for editors and CI.",
+VALIDATE_JSON = (
+    "A JSON array of the problems, each {file, line, column, severity, code, entry, field, "
+    "message}, instead of one `FILE:LINE:COL: severity: entry: field: message [CODE]` line "
+    "each; for editors and CI."
 )
+SCHEMA_JSON = "The schema is JSON either way: --json changes nothing (so every command takes it)."
+
+
+@command(ExitCode.INVALID)
+@click.argument("manifests", nargs=-1, required=True, type=click.Path(path_type=Path))
+@json_option(VALIDATE_JSON)
 @click.option(
     "--format",
     "output_format",
@@ -36,32 +30,43 @@ from kling_batch.manifest.diagnostics import count
     help="`--format json` is the older spelling of --json.",
 )
 def validate(manifests: tuple[Path, ...], as_json: bool, output_format: str | None) -> None:
-    """Check MANIFEST files completely, offline, before anything is spent.
+    """Check MANIFEST files completely, with no network: the schema and every rule.
 
     Reports every problem of every file: YAML, the schema, the rules of the Kling API
     (media combinations, durations, aspect ratios, references, ids) and local media files.
-    Exits 0 when every manifest is valid (warnings allowed), 2 otherwise.
+    Warnings do not fail.
     """
     if as_json and output_format == "text":
         raise click.UsageError("--json and --format text ask for different outputs; give one")
-    as_json = as_json or output_format == "json"
-    files = MediaInspector()
+    output: Formatter[list[Analysis]] = (
+        JsonDocument(_problems_json)
+        if as_json or output_format == "json"
+        else Text(_problem_lines, notes=_summaries)
+    )
+    files = MediaInspector()  # shared: manifests of one campaign often use the same files
     analyses = [analyze(path, files) for path in manifests]
-    diagnostics = [d for analysis in analyses for d in analysis.diagnostics]
-    if as_json:
-        click.echo(render_json(diagnostics), nl=False)
-    else:
-        click.echo(render_text(diagnostics), nl=False)
-        for analysis in analyses:
-            click.echo(f"{analysis.path}: {_summary(analysis)}", err=True)
+    output.emit(analyses)
     invalid = any(not analysis.ok for analysis in analyses)
     raise SystemExit(ExitCode.INVALID if invalid else ExitCode.OK)
 
 
-@click.command()
-def schema() -> None:
-    """Print the manifest JSON Schema (2020-12), for editors and other tools."""
+@command()
+@json_option(SCHEMA_JSON)
+def schema(as_json: bool) -> None:
+    """Print the manifest's JSON Schema (2020-12), for editors and other tools."""
     click.echo(schema_text(), nl=False)
+
+
+def _problems_json(analyses: list[Analysis]) -> list[dict[str, object]]:
+    return [d.to_json() for analysis in analyses for d in analysis.diagnostics]
+
+
+def _problem_lines(analyses: list[Analysis]) -> list[str]:
+    return [str(d) for analysis in analyses for d in analysis.diagnostics]
+
+
+def _summaries(analyses: list[Analysis]) -> list[str]:
+    return [f"{analysis.path}: {_summary(analysis)}" for analysis in analyses]
 
 
 def _summary(analysis: Analysis) -> str:

@@ -1,4 +1,6 @@
-"""The argument and options every manifest command shares, and how they load the manifest."""
+"""The argument and options that several commands share, each declared once with one help
+text: the README's options table repeats these texts (tests/cli/test_help_and_readme.py).
+`--json` is in formats.py, `--prices` and `--max-cost` in cost_options.py."""
 
 from __future__ import annotations
 
@@ -19,12 +21,44 @@ output_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     envvar="OUTPUT_DIR",
     default=Path("output"),
-    show_default="$OUTPUT_DIR, else ./output",
-    help="Folder that holds <manifest name>/ with the state, logs and videos.",
+    metavar="DIR",
+    help="Where results go: <manifest name>/ with the state, logs and videos. Default "
+    "$OUTPUT_DIR, else ./output.",
+)
+only_option = click.option(
+    "--only",
+    multiple=True,
+    metavar="ID",
+    help="Only the entries whose id matches ID (repeatable; glob patterns such as 'hero-*').",
+)
+retry_failed_option = click.option(
+    "--retry-failed", is_flag=True, help="Render failed, canceled and expired entries again."
+)
+resubmit_unknown_option = click.option(
+    "--resubmit-unknown",
+    is_flag=True,
+    help="Send again the entries whose submission could not be settled. This may pay twice.",
+)
+base_url_option = click.option(
+    "--base-url",
+    envvar="DASHSCOPE_BASE_URL",
+    metavar="URL",
+    default=None,
+    help="The DashScope API base URL. Default $DASHSCOPE_BASE_URL, else Beijing. Plain "
+    "http:// is allowed only for a loopback host (a local simulator).",
+)
+simulate_option = click.option(
+    "--simulate",
+    is_flag=True,
+    help="Use the built-in simulator, in this process: no key, no network, nothing paid. Its "
+    "tasks end with the process, so a resumed simulated run renders unfinished entries again, "
+    "and cancel and audit find no task of an earlier one. An output made with --simulate is "
+    "kept for simulated runs.",
 )
 
 
 def load_or_exit(path: Path) -> Manifest:
+    """The manifest, or exit 2 with every problem on stderr."""
     try:
         return load(path)
     except ManifestInvalid as invalid:

@@ -2,69 +2,49 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 
-import anyio
 import click
 
+import kling_batch
 from kling_batch.cli.columns import columns
-from kling_batch.cli.cost_options import (
-    limit_or_exit,
-    load_prices,
-    max_cost_option,
-    prices_option,
-)
-from kling_batch.cli.errors import InvalidInput
-from kling_batch.cli.exit_codes import ExitCode
-from kling_batch.cli.options import load_or_exit, manifest_argument, output_option
-from kling_batch.cli.service import (
+from kling_batch.cli.cost_options import load_prices, max_cost_option, prices_option
+from kling_batch.cli.exit_codes import ExitCode, command
+from kling_batch.cli.failures import calling_library
+from kling_batch.cli.formats import Formatter, JsonDocument, JsonLines, Text, json_option
+from kling_batch.cli.options import (
     base_url_option,
-    connection_or_exit,
-    service_errors,
+    load_or_exit,
+    manifest_argument,
+    only_option,
+    output_option,
+    resubmit_unknown_option,
+    retry_failed_option,
     simulate_option,
 )
-from kling_batch.manifest.model import Entry, Manifest
-from kling_batch.plan import Plan, PlannedEntry, build_plan
-from kling_batch.prices import PriceTableError
-from kling_batch.runner.artifacts import OutputLayout
+from kling_batch.plan import Plan, PlannedEntry
 from kling_batch.runner.budget import money
-from kling_batch.runner.options import SelectionError, select_entries
-from kling_batch.runner.remote import (
-    Cancellation,
-    CancelOutcome,
-    Refreshed,
-    cancel_pending,
-    refresh_in_flight,
-    waiting,
-)
-from kling_batch.runner.state import StateStore
+from kling_batch.runner.remote import Cancellation, CancelOutcome, Refreshed
 from kling_batch.runner.world import world_note
 
-only_option = click.option(
-    "--only",
-    multiple=True,
-    metavar="ID",
-    help="Only entries whose id matches (repeatable; glob patterns such as 'hero-*').",
+PLAN_JSON = (
+    "One JSON object {manifest, name, output, simulated, currency, prices, entries, actions, "
+    "totals, budget, warnings}; docs/plan.md describes entries and totals."
 )
-json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+CANCEL_JSON = (
+    "One JSON object per line, one per entry in flight: {id, task_id, outcome, task_status, "
+    "message}; nothing when none was in flight."
+)
 
 
-@click.command()
+@command(ExitCode.INVALID, ExitCode.FATAL)
 @manifest_argument
 @output_option
 @only_option
-@click.option(
-    "--retry-failed", is_flag=True, help="Plan `run --retry-failed`: failed entries sent again."
-)
-@click.option(
-    "--resubmit-unknown",
-    is_flag=True,
-    help="Plan `run --resubmit-unknown`: unsettled submissions sent again.",
-)
+@retry_failed_option
+@resubmit_unknown_option
 @prices_option
 @max_cost_option
 @click.option(
@@ -74,11 +54,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Machine-read
     "Without it, plan sends nothing anywhere.",
 )
 @base_url_option
-@simulate_option(
-    "Plan `run --simulate`: on the built-in simulator, which forgets its tasks when its run "
-    "ends, so entries left midway are rendered again. With --refresh, nothing is asked."
-)
-@json_option
+@simulate_option
+@json_option(PLAN_JSON)
 def plan(
     manifest: Path,
     output_root: Path,
@@ -88,67 +65,58 @@ def plan(
     prices_file: Path | None,
     max_cost: Decimal | None,
     refresh: bool,
-    base_url: str,
+    base_url: str | None,
     simulate: bool,
     as_json: bool,
 ) -> None:
-    """Show what `run MANIFEST` would do with each entry, and what it would cost.
+    """Show what `run` would do with each entry, and what it would cost, with no network.
 
     Per entry: submit (new), re-render (changed, with the fields that changed), poll (in
     flight), download, skip (done), failed (needs --retry-failed), unknown (an unsettled
     submission); the seconds billed and the estimated cost, in total and by model, mode and
-    audio; the budget; what expires soon. Takes the same selection flags as `run`.
+    audio; the budget; what expires soon. Takes the options of `run` that choose what it
+    sends (--only, --retry-failed, --resubmit-unknown, --max-cost, --simulate).
     """
+    output: Formatter[Plan] = JsonDocument(Plan.to_json) if as_json else Text(render_plan)
     loaded = load_or_exit(manifest)
-    entries = _select(loaded, only)
     prices = load_prices(prices_file)
-    limit = limit_or_exit(loaded, max_cost, prices)
-    layout = OutputLayout.for_manifest(output_root, loaded.name)
-    if refresh and waiting(layout, entries):
-        connection = connection_or_exit(base_url, simulate=simulate)
-        with service_errors():
-            refreshed = anyio.run(refresh_in_flight, loaded, entries, connection, output_root)
-        _tell_refreshed(refreshed)
-    store = StateStore(layout.state, readonly=True) if layout.state.exists() else None
-    try:
-        result = build_plan(
+    with calling_library():
+        if refresh:
+            _tell_refreshed(
+                kling_batch.refresh(
+                    loaded,
+                    output=output_root,
+                    only=only,
+                    prices=prices,
+                    simulate=simulate,
+                    base_url=base_url,
+                )
+            )
+        result = kling_batch.plan_run(
             loaded,
-            layout,
-            store,
-            prices,
-            entries=entries,
+            output=output_root,
+            only=only,
             retry_failed=retry_failed,
             resubmit_unknown=resubmit_unknown,
-            limit=limit,
-            tasks_outlive_run=False if simulate else None,
+            max_cost=max_cost,
+            prices=prices,
+            simulate=simulate,
         )
-    except PriceTableError as error:
-        raise InvalidInput(str(error)) from None
-    finally:
-        if store is not None:
-            store.close()
-    if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
-    else:
-        for line in render_plan(result):
-            click.echo(line)
+    output.emit(result)
 
 
-@click.command()
+@command(ExitCode.ENTRY_FAILED, ExitCode.INVALID, ExitCode.FATAL)
 @manifest_argument
 @output_option
 @only_option
 @base_url_option
-@simulate_option(
-    "Cancel on the built-in simulator: its tasks ended with the run that made them, so this "
-    "only checks that the output is a simulated one."
-)
-@json_option
+@simulate_option
+@json_option(CANCEL_JSON)
 def cancel(
     manifest: Path,
     output_root: Path,
     only: tuple[str, ...],
-    base_url: str,
+    base_url: str | None,
     simulate: bool,
     as_json: bool,
 ) -> None:
@@ -157,40 +125,27 @@ def cancel(
     Tasks already rendering or finished cannot be canceled (DashScope cancels only PENDING
     ones); they are reported, and the state learns where they stand. Canceled entries are
     rendered again by `run --retry-failed`. Stop a running `run` first (Ctrl-C keeps its
-    state). Exit status: 0 every task in flight was canceled (or none was in flight), 1 some
-    could not be, 2 invalid input, 3 account error or the output is in use.
+    state). Exits 1 when some task could not be canceled.
     """
     loaded = load_or_exit(manifest)
-    entries = _select(loaded, only)
-    layout = OutputLayout.for_manifest(output_root, loaded.name)
-    outcomes: tuple[Cancellation, ...] = ()
-    if waiting(layout, entries, cancel=True):  # else no key is needed, nor any request
-        connection = connection_or_exit(base_url, simulate=simulate)
-        with service_errors():
-            outcomes = anyio.run(cancel_pending, loaded, entries, connection, output_root)
-    if as_json:
-        for outcome in outcomes:
-            click.echo(json.dumps(_cancellation_json(outcome), ensure_ascii=False))
-    elif not outcomes:
-        click.echo(f"nothing to cancel: no task of {loaded.name} is in flight")
-    else:
-        for line in render_cancellations(outcomes):
-            click.echo(line)
+    output: Formatter[tuple[Cancellation, ...]] = (
+        JsonLines(lambda outcomes: map(_cancellation_json, outcomes))
+        if as_json
+        else Text(lambda outcomes: render_cancellations(outcomes, loaded.name))
+    )
+    with calling_library():
+        outcomes = kling_batch.cancel(
+            loaded, output=output_root, only=only, simulate=simulate, base_url=base_url
+        )
+    output.emit(outcomes)
     if any(outcome.outcome is not CancelOutcome.CANCELED for outcome in outcomes):
-        sys.exit(ExitCode.ENTRY_FAILED)
+        raise SystemExit(ExitCode.ENTRY_FAILED)
 
 
 # -- pieces -----------------------------------------------------------------------------------
 
 
-def _select(manifest: Manifest, only: Sequence[str]) -> list[Entry]:
-    try:
-        return select_entries(manifest, only)
-    except SelectionError as error:
-        raise InvalidInput(str(error)) from None
-
-
-def _tell_refreshed(refreshed: tuple[Refreshed, ...]) -> None:
+def _tell_refreshed(refreshed: Iterable[Refreshed]) -> None:
     for item in refreshed:
         status = item.status or f"not reached: {item.problem}"
         click.echo(f"refreshed {item.entry_id}: task {item.task_id} {status}", err=True)
@@ -264,7 +219,9 @@ def _plan_row(planned: PlannedEntry) -> list[str]:
     ]
 
 
-def render_cancellations(outcomes: Sequence[Cancellation]) -> list[str]:
+def render_cancellations(outcomes: Sequence[Cancellation], name: str) -> list[str]:
+    if not outcomes:
+        return [f"nothing to cancel: no task of {name} is in flight"]
     rows = [["ENTRY", "TASK", "OUTCOME", "DETAIL"]]
     rows += [[c.entry_id, c.task_id or "-", str(c.outcome), c.message] for c in outcomes]
     lines = columns(rows)

@@ -2,52 +2,51 @@
 
 from __future__ import annotations
 
-import json
 import sys
-import time
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
 
-import anyio
 import click
 
-from kling_batch.batch import run_manifest
+import kling_batch
 from kling_batch.cli.columns import columns
-from kling_batch.cli.cost_options import (
-    limit_or_exit,
-    load_prices,
-    max_cost_option,
-    prices_option,
-)
+from kling_batch.cli.cost_options import load_prices, max_cost_option, prices_option
 from kling_batch.cli.display import open_display
-from kling_batch.cli.errors import FatalError, InvalidInput
-from kling_batch.cli.exit_codes import ExitCode
-from kling_batch.cli.options import load_or_exit, manifest_argument, output_option
-from kling_batch.cli.service import (
+from kling_batch.cli.exit_codes import ExitCode, command
+from kling_batch.cli.failures import calling_library
+from kling_batch.cli.formats import Formatter, JsonLines, Text, json_option
+from kling_batch.cli.options import (
     base_url_option,
-    connection_or_exit,
-    service_errors,
+    load_or_exit,
+    manifest_argument,
+    only_option,
+    output_option,
+    resubmit_unknown_option,
+    retry_failed_option,
     simulate_option,
-    usable_output,
 )
-from kling_batch.prices import PriceTableError
+from kling_batch.entry_status import Status
+from kling_batch.library import REAL_POLL_FLOOR, SIMULATED_POLL_FLOOR
 from kling_batch.runner.artifacts import OutputLayout
-from kling_batch.runner.budget import BudgetExceeded, money
-from kling_batch.runner.expiry import ExpiryNotice, status_notices
-from kling_batch.runner.lock import StateLocked
-from kling_batch.runner.options import RunOptions, RunSummary, SelectionError, select_entries
+from kling_batch.runner.budget import money
+from kling_batch.runner.options import RunSummary
 from kling_batch.runner.records import EntryState
-from kling_batch.runner.results import entry_result
-from kling_batch.runner.state import StateStore
 from kling_batch.runner.world import world_note
 
-# Real renders take minutes and the polling policy learns their length, so a 5 s floor costs
-# little lag; the simulator renders in seconds, so its demo polls finer.
-REAL_POLL_FLOOR = 5.0
-SIMULATED_POLL_FLOOR = 0.5
+RUN_JSON = (
+    "One JSON object per line for each event, as in events.jsonl (docs/events.md), instead of "
+    "the progress display."
+)
+STATUS_JSON = (
+    "One JSON object per line, one per entry: its results.jsonl line {id, status, "
+    "estimated_seconds, estimated_cost, currency, task_id, task_status, request_id, files, "
+    "sha256, usage, billed_seconds, cost, error_code, error_message}, with warnings (what "
+    "expires soon) and simulated once the output records where it was made."
+)
 
 
-@click.command()
+@command(ExitCode.ENTRY_FAILED, ExitCode.INVALID, ExitCode.FATAL, ExitCode.INTERRUPTED)
 @manifest_argument
 @output_option
 @base_url_option
@@ -55,49 +54,35 @@ SIMULATED_POLL_FLOOR = 0.5
     "--concurrency",
     type=click.IntRange(1, 100),
     default=10,
-    show_default=True,
-    help="Tasks in flight at once (the account's Kling limit is 10).",
+    metavar="N",
+    help="Tasks in flight at once (default 10, the account's Kling limit).",
 )
 @click.option(
     "--poll-interval",
     type=click.FloatRange(0.05, 600),
     default=None,
-    help="Shortest gap in seconds between two polls of one task "
-    f"[default: {REAL_POLL_FLOOR:g}, or {SIMULATED_POLL_FLOOR:g} with --simulate].",
+    metavar="S",
+    help=f"The shortest gap between two polls of one task, in seconds (default "
+    f"{REAL_POLL_FLOOR:g}, or {SIMULATED_POLL_FLOOR:g} with --simulate).",
 )
-@click.option(
-    "--only",
-    multiple=True,
-    metavar="ID",
-    help="Run only entries whose id matches (repeatable; glob patterns such as 'hero-*').",
-)
-@click.option(
-    "--retry-failed", is_flag=True, help="Render failed, canceled and expired entries again."
-)
-@click.option(
-    "--resubmit-unknown",
-    is_flag=True,
-    help="Send again entries whose earlier submission could not be settled (may pay twice).",
-)
-@simulate_option(
-    "Run against the built-in simulator, in this process: no key, no network, nothing paid. "
-    "Its tasks end with the process, so a resumed simulated run renders unfinished entries "
-    "again. An output made with --simulate is kept for simulated runs only."
-)
+@only_option
+@retry_failed_option
+@resubmit_unknown_option
+@simulate_option
 @click.option(
     "--simulate-render-seconds",
     type=click.FloatRange(0.0, 3600),
     default=3.0,
-    show_default=True,
-    help="With --simulate: how long each simulated render takes.",
+    metavar="S",
+    help="With --simulate: how long each simulated render takes, in seconds (default 3).",
 )
 @prices_option
 @max_cost_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON event per line on stdout.")
+@json_option(RUN_JSON)
 def run(
     manifest: Path,
     output_root: Path,
-    base_url: str,
+    base_url: str | None,
     concurrency: int,
     poll_interval: float | None,
     only: tuple[str, ...],
@@ -109,55 +94,56 @@ def run(
     max_cost: Decimal | None,
     as_json: bool,
 ) -> None:
-    """Validate MANIFEST, then submit, poll and download every entry, resumably.
+    """Validate MANIFEST, then submit, poll and download every entry; running it again resumes.
 
-    Running the same command again resumes: finished entries are skipped, tasks in flight are
-    polled again, and only entries whose content changed are rendered again. With --max-cost
-    or the manifest's budget:, a run whose plan costs more is refused (exit 2, nothing sent),
-    and no create is sent past the limit. Exit status: 0 all done, 1 some entry failed or was
-    not sent, 2 invalid input (nothing sent), 3 account or fatal error, 130 interrupted (state
-    saved).
+    Finished entries are skipped, tasks in flight are polled again, and only entries whose
+    content changed are rendered again. With --max-cost or the manifest's budget:, a run whose
+    plan costs more is refused (nothing sent), and no create is sent past the limit.
     """
     loaded = load_or_exit(manifest)
-    prices = load_prices(prices_file)
-    limit_or_exit(loaded, max_cost, prices)  # a budget in another currency: refused up front
-    try:
-        select_entries(loaded, only)
-    except SelectionError as error:
-        raise InvalidInput(str(error)) from None
-    connection = connection_or_exit(
-        base_url, simulate=simulate, render_seconds=simulate_render_seconds
-    )
     layout = OutputLayout.for_manifest(output_root, loaded.name)
-    usable_output(layout.folder)
-    options = RunOptions(
-        concurrency=concurrency,
-        poll_interval=poll_interval or (SIMULATED_POLL_FLOOR if simulate else REAL_POLL_FLOOR),
-        only=only,
-        retry_failed=retry_failed,
-        resubmit_unknown=resubmit_unknown,
-        max_cost=max_cost,
-        prices=prices,
+    # --json: the events were the output; the closing line is for people.
+    output: Formatter[RunSummary] = (
+        JsonLines(_no_lines) if as_json else Text(_no_lines, notes=_run_line(layout))
     )
-    try:
-        # The display restores the terminal before anything else is printed.
-        with service_errors(), open_display(as_json=as_json, manifest=loaded) as display:
-            summary = anyio.run(run_manifest, loaded, connection, output_root, options, [display])
-    except StateLocked as locked:
-        raise FatalError(str(locked)) from None
-    except (BudgetExceeded, PriceTableError) as refused:
-        raise InvalidInput(str(refused)) from None
-    _finish(summary, layout, as_json)
-
-
-def _finish(summary: RunSummary, layout: OutputLayout, as_json: bool) -> None:
-    done = summary.count(EntryState.DONE)
-    total = len(summary.states)
-    if not as_json:
-        click.echo(
-            f"{done} of {total} entries done in {summary.elapsed:.1f} s; output in {layout.folder}",
-            err=True,
+    prices = load_prices(prices_file)
+    # The display restores the terminal before anything else is printed.
+    with calling_library(), open_display(as_json=as_json, manifest=loaded) as display:
+        summary = kling_batch.run(
+            loaded,
+            output=output_root,
+            simulate=simulate,
+            base_url=base_url,
+            only=only,
+            retry_failed=retry_failed,
+            resubmit_unknown=resubmit_unknown,
+            concurrency=concurrency,
+            poll_interval=poll_interval,
+            max_cost=max_cost,
+            prices=prices,
+            sinks=[display],
+            simulated_render_seconds=simulate_render_seconds,
         )
+    output.emit(summary)
+    _finish(summary)
+
+
+def _no_lines(summary: RunSummary) -> Iterable[str]:
+    return ()
+
+
+def _run_line(layout: OutputLayout) -> Callable[[RunSummary], list[str]]:
+    def line(summary: RunSummary) -> list[str]:
+        done, total = summary.count(EntryState.DONE), len(summary.states)
+        return [
+            f"{done} of {total} entries done in {summary.elapsed:.1f} s; output in {layout.folder}"
+        ]
+
+    return line
+
+
+def _finish(summary: RunSummary) -> None:
+    """The exit status, with the reason on stderr when it is not 0."""
     if summary.fatal:
         click.echo(f"error: stopped: {summary.fatal}", err=True)
         sys.exit(ExitCode.FATAL)
@@ -174,53 +160,38 @@ def _finish(summary: RunSummary, layout: OutputLayout, as_json: bool) -> None:
         sys.exit(ExitCode.ENTRY_FAILED)
 
 
-@click.command()
+@command(ExitCode.INVALID)
 @manifest_argument
 @output_option
+@only_option
 @prices_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per entry, one per line.")
-def status(manifest: Path, output_root: Path, prices_file: Path | None, as_json: bool) -> None:
-    """Show each entry's state from the state store, without any network call.
+@json_option(STATUS_JSON)
+def status(
+    manifest: Path,
+    output_root: Path,
+    only: tuple[str, ...],
+    prices_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Show each entry's state from the state store, with no network.
 
     Beside each entry: the estimated seconds and cost, and what the service billed
     (usage.duration); below, what expires soon (task ids, video links, uploads).
     """
+    output: Formatter[Status] = (
+        JsonLines(Status.to_json) if as_json else Text(render_status, notes=_world_notes)
+    )
     loaded = load_or_exit(manifest)
-    layout = OutputLayout.for_manifest(output_root, loaded.name)
     prices = load_prices(prices_file)
-    now = time.time()
-    records = {}
-    notices: dict[str, tuple[ExpiryNotice, ...]] = {}
-    world = None
-    if layout.state.exists():
-        store = StateStore(layout.state, readonly=True)
-        try:
-            world = store.world()
-            records = {record.entry_id: record for record in store.all()}
-            for entry in loaded.entries:
-                found = status_notices(entry, records.get(entry.id), store.get_upload, now)
-                if found:
-                    notices[entry.id] = found
-        finally:
-            store.close()
-    try:
-        results = [entry_result(entry, records.get(entry.id), prices) for entry in loaded.entries]
-    except PriceTableError as error:
-        raise InvalidInput(str(error)) from None
-    if as_json:
-        for result in results:
-            row = result.as_json()
-            if result.id in notices:
-                row["warnings"] = [notice.to_json() for notice in notices[result.id]]
-            if world is not None:
-                row["simulated"] = world.simulated
-            click.echo(json.dumps(row, ensure_ascii=False, sort_keys=True))
-        return
-    note = world_note(world)
-    if note:
-        click.echo(note, err=True)  # stdout keeps the table alone, for scripts
+    with calling_library():
+        result = kling_batch.status(loaded, output=output_root, only=only, prices=prices)
+    output.emit(result)
+
+
+def render_status(status: Status) -> list[str]:
+    """A table of the entries, what was billed, and what expires soon."""
     table = [["ENTRY", "STATE", "TASK", "EST S", "BILLED S", "EST COST", "COST", "DETAIL"]]
-    for result in results:
+    for result in status.results:
         detail = ""
         if result.error_code:
             detail = f"{result.error_code}: {result.error_message or ''}"
@@ -232,25 +203,27 @@ def status(manifest: Path, output_root: Path, prices_file: Path | None, as_json:
                 str(result.estimate.seconds),
                 _or_dash(result.billed_seconds),
                 f"{result.estimate.amount:.2f}",
-                "-" if result.cost is None else f"{result.cost:.2f}",
+                _or_dash(result.cost, "{:.2f}"),
                 detail,
             ]
         )
-    for line in columns(table, right=frozenset({3, 4, 5, 6})):
-        click.echo(line)
-    billed = [result.cost for result in results if result.cost is not None]
+    lines = columns(table, right=frozenset({3, 4, 5, 6}))
+    total, billed = status.billed
     if billed:
-        total = sum(billed, Decimal(0))
-        click.echo(
-            f"billed so far: {money(total, prices.currency)} ({len(billed)} of {len(results)} "
-            "entries)"
+        lines.append(
+            f"billed so far: {money(total, status.currency)} "
+            f"({billed} of {len(status.results)} entries)"
         )
-    if notices:
-        click.echo("expiring:")
-        for entry_notices in notices.values():
-            for notice in entry_notices:
-                click.echo(f"  {notice.entry_id}: {notice.message}")
+    if status.notices:
+        lines.append("expiring:")
+        lines += [f"  {notice.entry_id}: {notice.message}" for notice in status.notices]
+    return lines
 
 
-def _or_dash(value: object) -> str:
-    return "-" if value is None else str(value)
+def _world_notes(status: Status) -> list[str]:
+    note = world_note(status.world)
+    return [note] if note else []
+
+
+def _or_dash(value: object, style: str = "{}") -> str:
+    return "-" if value is None else style.format(value)

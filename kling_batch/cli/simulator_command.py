@@ -8,7 +8,8 @@ from types import FrameType
 
 import click
 
-from kling_batch.cli.exit_codes import ExitCode
+from kling_batch.cli.errors import FatalError
+from kling_batch.cli.exit_codes import ExitCode, command
 from kling_batch.simulator import (
     Faults,
     ListZone,
@@ -39,7 +40,7 @@ def _fault(name: str, what: str) -> click.Option:
     )
 
 
-@click.command("simulator")
+@command(ExitCode.INVALID, ExitCode.FATAL, name="simulator")
 @click.option("--host", default="127.0.0.1", show_default=True, help="A loopback address.")
 @click.option(
     "--port",
@@ -210,7 +211,7 @@ def simulator_command(
         try:
             server.start()
         except OSError as error:
-            raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None
+            raise FatalError(f"cannot listen on {host}:{port}: {error}") from None
         try:
             click.echo(server.base_url)  # the first line: scripts read it
             keys = "only the --api-key key" if api_key else "any non-empty key"

@@ -1,0 +1,46 @@
+"""What the library raises, as the exit statuses of the contract: mapped once, here, for every
+command that calls it, and named by meaning, never by message text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import stamina
+
+from kling_batch.api import AccountError, ConfigurationError
+from kling_batch.cli.errors import FatalError, InvalidInput
+from kling_batch.library import NoRun, UnusableOutput
+from kling_batch.prices import PriceTableError
+from kling_batch.runner.budget import BudgetError, BudgetExceeded
+from kling_batch.runner.lock import StateLocked
+from kling_batch.runner.options import SelectionError
+from kling_batch.runner.world import WorldMismatch
+
+# Refused before anything was sent: the user changes the command line, the manifest or the
+# output folder (exit 2).
+_INVALID: tuple[type[Exception], ...] = (
+    BudgetError,
+    BudgetExceeded,
+    ConfigurationError,
+    NoRun,
+    PriceTableError,
+    SelectionError,
+    UnusableOutput,
+    WorldMismatch,
+)
+
+
+@contextmanager
+def calling_library() -> Iterator[None]:
+    """Around a library call: its errors as exit codes with their message, and its retries
+    shown as events or a summary rather than as stamina's bare log lines."""
+    stamina.instrumentation.set_on_retry_hooks([])
+    try:
+        yield
+    except _INVALID as refused:
+        raise InvalidInput(str(refused)) from None
+    except StateLocked as locked:
+        raise FatalError(f"{locked}; Ctrl-C keeps its state") from None
+    except AccountError as error:
+        raise FatalError(str(error)) from None
