@@ -2,19 +2,21 @@
 
 The shipped table (prices.json beside this module) names its source and date. A user points
 `$KLING_BATCH_PRICES` (or a command's `--prices` option) at a file of the same shape to override it.
+A model whose prices differ (the turbo model) carries its own in the models table
+(`kling_batch.models`), in the same shape; they win for that model.
 """
 
 from __future__ import annotations
 
-import json
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from kling_batch import models
 from kling_batch.manifest.model import Entry
+from kling_batch.tables import read_table, user_file
 
 PRICES_ENV = "KLING_BATCH_PRICES"
 API_DEFAULT_MODE = "pro"
@@ -42,26 +44,25 @@ class PriceTable:
     @classmethod
     def load(cls, path: Path | None = None) -> PriceTable:
         """The table at `path`, else at $KLING_BATCH_PRICES, else the shipped one."""
-        chosen = path or (Path(os.environ[PRICES_ENV]) if os.environ.get(PRICES_ENV) else None)
+        chosen = user_file(PRICES_ENV, path)
         try:
-            if chosen is None:
-                text = resources.files("kling_batch").joinpath("prices.json").read_text("utf-8")
-            else:
-                text = chosen.read_text("utf-8")
-            return cls.from_json(json.loads(text))
+            return cls.from_json(read_table(chosen, "prices.json"))
         except KeyError as missing:
             raise PriceTableError(
                 f"prices file {chosen or 'shipped'}: no {missing} key; it needs `currency` and "
                 '`per_second: {"std": {"silent": N, "audio": N}, "pro": {...}}`'
             ) from None
-        except (OSError, ValueError, TypeError) as problem:
+        except (OSError, ValueError, TypeError, ArithmeticError) as problem:
             raise PriceTableError(f"prices file {chosen or 'shipped'}: {problem}") from None
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> PriceTable:
+    def from_json(cls, data: Mapping[str, Any], *, audio_only: bool = False) -> PriceTable:
+        """A table from its JSON; `audio_only`: for a model that always renders sound, whose
+        modes need no silent price."""
         table: dict[tuple[str, bool], Decimal] = {}
         for mode, prices in data["per_second"].items():
-            table[(mode, False)] = Decimal(str(prices["silent"]))
+            if not audio_only:
+                table[(mode, False)] = Decimal(str(prices["silent"]))
             table[(mode, True)] = Decimal(str(prices["audio"]))
         return cls(
             currency=str(data["currency"]),
@@ -70,12 +71,19 @@ class PriceTable:
             per_second=table,
         )
 
-    def price(self, *, mode: str, audio: bool, seconds: int) -> Estimate:
+    def price(self, *, mode: str, audio: bool, seconds: int, model: str | None = None) -> Estimate:
+        """`seconds` at `mode` and `audio`; at `model`'s own prices when it has some, and with
+        sound when it always renders sound."""
+        table = self
+        spec = models.current().find(model) if model is not None else None
+        if spec is not None:
+            audio = models.renders_audio(spec.name, audio)
+            table = self._own_table(spec)
         try:
-            rate = self.per_second[(mode, audio)]
+            rate = table.per_second[(mode, audio)]
         except KeyError:
             raise PriceTableError(f"no price for mode {mode!r} with audio={audio}") from None
-        return Estimate(seconds, rate * seconds, self.currency)
+        return Estimate(seconds, rate * seconds, table.currency)
 
     def estimate(self, entry: Entry) -> Estimate:
         """The price `run` expects to pay for an entry: its duration, at its mode and audio."""
@@ -83,4 +91,21 @@ class PriceTable:
             mode=entry.mode or API_DEFAULT_MODE,
             audio=bool(entry.audio),
             seconds=entry.duration or API_DEFAULT_DURATION,
+            model=entry.model,
         )
+
+    def _own_table(self, spec: models.ModelSpec) -> PriceTable:
+        if spec.prices is None:
+            return self
+        try:
+            table = PriceTable.from_json(spec.prices, audio_only=spec.audio_always)
+        except (KeyError, ValueError, TypeError, ArithmeticError) as problem:
+            raise PriceTableError(f"models table: the prices of {spec.label}: {problem}") from None
+        if table.currency != self.currency:
+            # Totals add the entries up: one table in yuan and another in dollars cannot mix.
+            raise PriceTableError(
+                f"the models table prices {spec.label} in {table.currency}, the price table is in "
+                f"{self.currency}: give {spec.label} prices in {self.currency} in "
+                f"${models.MODELS_ENV}"
+            )
+        return table

@@ -1,4 +1,8 @@
-"""What the Kling V3 models accept, as data: the facts that the rules and the normaliser share.
+"""What the Kling V3 service accepts, as data: the facts that the rules and the normaliser share.
+
+Which model takes which inputs, its modes and its audio are the models table's
+(`kling_batch.models`, models.json); this module holds what holds for every model: the media
+combinations, the limits on durations, prompts and files.
 
 Source: the DashScope Kling API reference (`shared/reference/dashscope-kling-api.md`):
 "Media combinations", "Media limits", "parameters" and "Local files".
@@ -10,9 +14,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kling_batch.manifest.model import OMNI_MODEL, STANDARD_MODEL, MediaType
+from kling_batch.manifest.model import MediaType
+from kling_batch.manifest.shape_messages import listed
+from kling_batch.models import ModelTable
 
-MODELS = (STANDARD_MODEL, OMNI_MODEL)
 ASPECT_RATIOS = ("16:9", "9:16", "1:1")
 
 DURATION_MIN = 3
@@ -30,51 +35,81 @@ SHOT_PROMPT_MAX = 512  # multi_prompt[].prompt
 class Inputs:
     """One media combination the service accepts, and what it implies.
 
-    Both models take `element_list` with any combination (the official page gives the
-    first-frame limit of 3 for both): only `reference_limit` and `element_limit` bound it.
+    A model accepts it when it takes everything in `needs` (the models table's words). Every
+    model that takes `element_list` takes it with any combination (the official page gives the
+    first-frame limit of 3 for both standard and omni): only `reference_limit` and
+    `element_limit` bound it.
     """
 
-    name: str
-    omni_only: bool
+    name: str  # as messages name it: "refer images"
+    written: str  # as a manifest writes it: "refer (1 or more)"
+    needs: frozenset[str]
     uses_aspect_ratio: bool  # False: the frame or video decides the shape
     reference_limit: int | None = None  # refer images + elements
     element_limit: int | None = None  # elements alone
     has_video: bool = False
 
 
-TEXT = Inputs("text-to-video", omni_only=False, uses_aspect_ratio=True, reference_limit=7)
-FIRST_FRAME = Inputs("first frame", omni_only=False, uses_aspect_ratio=False, element_limit=3)
-FIRST_LAST_FRAME = Inputs(
-    "first + last frame", omni_only=False, uses_aspect_ratio=False, element_limit=3
+def _needs(*inputs: str) -> frozenset[str]:
+    return frozenset(inputs)
+
+
+TEXT = Inputs(
+    "text-to-video",
+    "none (text-to-video)",
+    _needs("text-to-video"),
+    uses_aspect_ratio=True,
+    reference_limit=7,
 )
-REFER = Inputs("refer images", omni_only=True, uses_aspect_ratio=True, reference_limit=7)
+FIRST_FRAME = Inputs(
+    "a first frame", "first_frame", _needs("first_frame"), uses_aspect_ratio=False, element_limit=3
+)
+FIRST_LAST_FRAME = Inputs(
+    "a first and a last frame",
+    "first_frame + last_frame",
+    _needs("first_frame", "last_frame"),
+    uses_aspect_ratio=False,
+    element_limit=3,
+)
+REFER = Inputs(
+    "refer images", "refer (1 or more)", _needs("refer"), uses_aspect_ratio=True, reference_limit=7
+)
 FEATURE = Inputs(
-    "feature video", omni_only=True, uses_aspect_ratio=True, reference_limit=4, has_video=True
+    "a feature video",
+    "feature",
+    _needs("feature"),
+    uses_aspect_ratio=True,
+    reference_limit=4,
+    has_video=True,
 )
 FEATURE_REFER = Inputs(
-    "feature video + refer images",
-    omni_only=True,
+    "a feature video and refer images",
+    "feature + refer",
+    _needs("feature", "refer"),
     uses_aspect_ratio=True,
     reference_limit=4,
     has_video=True,
 )
 FEATURE_FIRST_FRAME = Inputs(
-    "feature video + first frame",
-    omni_only=True,
+    "a feature video and a first frame",
+    "feature + first_frame",
+    _needs("feature", "first_frame"),
     uses_aspect_ratio=False,
     element_limit=3,
     has_video=True,
 )
 EDIT = Inputs(
-    "base video (editing)",
-    omni_only=True,
+    "a base video (editing)",
+    "base",
+    _needs("base"),
     uses_aspect_ratio=False,
     reference_limit=4,
     has_video=True,
 )
 EDIT_REFER = Inputs(
-    "base video + refer images",
-    omni_only=True,
+    "a base video and refer images",
+    "base + refer",
+    _needs("base", "refer"),
     uses_aspect_ratio=False,
     reference_limit=4,
     has_video=True,
@@ -95,10 +130,21 @@ _COMBINATIONS: dict[tuple[int, int, bool, int, int], Inputs] = {
     (0, 0, True, 0, 1): EDIT_REFER,
 }
 
-VALID_COMBINATIONS = (
-    "none (text-to-video), first_frame, first_frame + last_frame; omni model also: "
-    "refer (1 or more), feature, feature + refer, feature + first_frame, base, base + refer"
-)
+
+def valid_combinations(table: ModelTable) -> str:
+    """Every accepted combination, grouped by the models that take it, in the table's order:
+    "none (text-to-video) or first_frame with any model; ... with omni"."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    everyone = tuple(spec.label for spec in table.models)
+    for inputs in _COMBINATIONS.values():
+        takers = tuple(spec.label for spec in table.taking(*inputs.needs))
+        if takers:
+            groups.setdefault(takers, []).append(inputs.written)
+    return "; ".join(
+        f"{listed(written, 'or')} with "
+        + ("any model" if takers == everyone else listed(takers, "or"))
+        for takers, written in groups.items()
+    )
 
 
 def classify(types: Iterable[MediaType]) -> Inputs | None:

@@ -6,13 +6,19 @@ Data flows one way: manifest text -> `Manifest` of `Entry` -> request body (`req
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-STANDARD_MODEL = "kling/kling-v3-video-generation"
+from kling_batch.models import AliasView
+
+# The models and what each takes are data (kling_batch/models.json, `kling_batch.models`); these
+# name the shipped ones for code that means one of them.
+STANDARD_MODEL = "kling/kling-v3-video-generation"  # the default
 OMNI_MODEL = "kling/kling-v3-omni-video-generation"
-MODEL_ALIASES = {"standard": STANDARD_MODEL, "omni": OMNI_MODEL}
+TURBO_MODEL = "kling/kling-v3-turbo-video-generation"
+MODEL_ALIASES: Mapping[str, str] = AliasView()  # alias -> full name, from the table in force
 
 
 class EntryKind(StrEnum):

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 _STORYBOARD_ONLY = frozenset({"shot_type", "multi_prompt"})
 _SECTIONS = (("shots", EntryKind.SHOT), ("storyboards", EntryKind.STORYBOARD))
+_MEDIA_KEYS = frozenset({"type", "url", "path"})  # what says which item a media item is
 # Fields whose value here depends on other fields: as broken as those are. (The shots'
 # durations of a customize storyboard depend on its duration too, but only KB214 reads them,
 # and it reads the duration.)
@@ -165,16 +166,16 @@ class _Damage:
             if path[:1] == ("defaults",):
                 if len(path) == 1 or (len(path) == 2 and error.code == "KB103"):
                     self.all_entries = True
-                else:
-                    self._defaults.add(str(path[1]))
+                elif (name := _broken_field(path[1:], error.code)) is not None:
+                    self._defaults.add(name)
             elif len(path) >= 2 and isinstance(path[1], int):
                 entry = (str(path[0]), path[1])
                 if len(path) == 2 and error.missing is not None:
                     self._own.setdefault(entry, set()).add(error.missing)
                 elif len(path) == 2 or (len(path) == 3 and error.code == "KB103"):
                     self.unreadable.add(entry)
-                else:
-                    self._own.setdefault(entry, set()).add(str(path[2]))
+                elif (name := _broken_field(path[2:], error.code)) is not None:
+                    self._own.setdefault(entry, set()).add(name)
 
     def of_entry(
         self, section: str, index: int, kind: EntryKind, node: MappingNode
@@ -192,6 +193,21 @@ class _Damage:
             if not broken.isdisjoint(sources):
                 broken.add(name)
         return frozenset(broken)
+
+
+def _broken_field(at: FieldPath, code: str) -> str | None:
+    """The field of an entry (or of defaults) that an error at `at`, below it, breaks.
+
+    None for a media item's keep_original_sound, or an unknown key beside its type and url (most
+    likely a misspelling of it): the item is still known by its type and url, so the rules that
+    read the media combination still judge the entry, and the one rule about the field itself
+    (KB210) finds nothing to say of a value that is not a boolean.
+    """
+    if len(at) == 3 and at[0] == "media" and isinstance(at[1], int):
+        key = at[2]
+        if key == "keep_original_sound" or (code == "KB103" and key not in _MEDIA_KEYS):
+            return None
+    return str(at[0])
 
 
 class _Builder:

@@ -2,7 +2,8 @@
 
 Kept apart from `shape`, which decides *whether* a node departs from the schema; this module
 decides how to tell the user: a YAML 1.1 boolean to rewrite, a number to quote, a field that
-belongs to storyboards, a close spelling.
+belongs to storyboards, a close spelling. Its wording helpers at the end (`counted`, `plural`,
+`listed`) are the ones every manifest message uses to count and list in plain English.
 """
 
 from __future__ import annotations
@@ -63,11 +64,14 @@ def type_message(types: Sequence[str], node: Node, path: FieldPath) -> str:
 
 def enum_message(enum: Sequence[Any], node: ScalarNode) -> str:
     """A value that is not one of `enum` (KB104), with a close one when there is."""
-    allowed = ", ".join(str(v) for v in enum)
+    choices = [str(v) for v in enum]
     shown = node.text if node.text or not node.plain else "nothing"
+    if len(choices) == 1:
+        return f"{shown} is not allowed here; use {choices[0]}"
+    allowed = ", ".join(choices)
     message = f"{shown} is not allowed here; use one of: {allowed}"
     if isinstance(node.value, str):
-        guess = did_you_mean(node.value, [str(v) for v in enum])
+        guess = did_you_mean(node.value, choices)
         if guess:
             message = f"{node.text} is not allowed here; did you mean {guess}? (one of: {allowed})"
     return message
@@ -80,7 +84,10 @@ def unknown_field_message(name: str, allowed: list[str]) -> str:
     guess = did_you_mean(name, allowed)
     if guess:
         return f"unknown field `{name}`; did you mean `{guess}`?"
-    message = f"unknown field `{name}`; the fields here are: {', '.join(allowed)}"
+    if len(allowed) == 1:
+        message = f"unknown field `{name}`; the only field here is {allowed[0]}"
+    else:
+        message = f"unknown field `{name}`; the fields here are: {', '.join(allowed)}"
     if " " in name.strip():
         # Field names have no spaces: this is the tail of a value cut at a comma.
         message += '; inside {...} a comma ends a value, so quote text with commas: "a, b"'
@@ -109,3 +116,23 @@ def span(low: float | None, high: float | None) -> str:
 
 def number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+# --- counting and listing ------------------------------------------------------------------------
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """`word` as `count` of it is written: image, images; `many` where adding "s" is wrong."""
+    return word if count == 1 else many or word + "s"
+
+
+def counted(count: int, word: str, many: str | None = None) -> str:
+    """A count and its noun, agreeing: "1 image", "3 images", "no images"."""
+    return f"{count if count else 'no'} {plural(count, word, many)}"
+
+
+def listed(items: Sequence[str], conjunction: str = "and") -> str:
+    """Items in a sentence: "a", "a and b", "a, b and c" ("or" for alternatives)."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"

@@ -9,6 +9,7 @@ from typing import Any
 
 from kling_batch.manifest import MODEL_ALIASES
 from kling_batch.manifest.model import Entry, Manifest
+from kling_batch.models import renders_audio
 from kling_batch.prices import API_DEFAULT_MODE, PriceTable
 from kling_batch.runner.budget import Limit, money
 from kling_batch.runner.decide import Action
@@ -49,7 +50,7 @@ class PlannedEntry:
 
     @property
     def audio(self) -> bool:
-        return bool(self.entry.audio)
+        return renders_audio(self.entry.model, self.entry.audio)  # turbo always has sound
 
     @property
     def pays(self) -> bool:

@@ -24,13 +24,15 @@ VIDEO_FILE = "video.mp4"
 def billed_cost(
     entry: Entry, record: EntryRecord | None, prices: PriceTable, seconds: int
 ) -> Decimal:
-    """The one price of a billed render: `seconds` at the mode and audio it was rendered with
-    (the body on record; the entry may have changed since), else at the entry's."""
+    """The one price of a billed render: `seconds` at the model, mode and audio it was rendered
+    with (the body on record; the entry may have changed since), else at the entry's."""
     parameters = (record.fingerprint_body or {}).get("parameters") if record else None
     if not isinstance(parameters, dict):
         parameters = {"mode": entry.mode, "audio": entry.audio}
+    model = record.model if record else entry.model
     mode = parameters.get("mode") or API_DEFAULT_MODE
-    return prices.price(mode=str(mode), audio=bool(parameters.get("audio")), seconds=seconds).amount
+    audio = bool(parameters.get("audio"))
+    return prices.price(mode=str(mode), audio=audio, seconds=seconds, model=model).amount
 
 
 @dataclass(frozen=True)

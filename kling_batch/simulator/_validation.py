@@ -18,7 +18,30 @@ from kling_batch.simulator._protocol import ApiError, invalid
 
 STANDARD_MODEL = "kling/kling-v3-video-generation"
 OMNI_MODEL = "kling/kling-v3-omni-video-generation"
-MODELS = (STANDARD_MODEL, OMNI_MODEL)
+TURBO_MODEL = "kling/kling-v3-turbo-video-generation"
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What the service takes from one model: media types, storyboards, elements, sound.
+
+    The simulator is the service, not the client: it keeps its own facts rather than reading the
+    client's models table (kling_batch/models.json), so that a wrong table meets a refusal here
+    as it would on DashScope. tests/simulator/test_models_table.py holds the two in agreement.
+    """
+
+    media: tuple[str, ...]
+    storyboards: bool = True
+    elements: bool = True
+    audio_always: bool = False  # renders (and bills) sound whatever parameters.audio says
+
+
+# The API reference's "Models"; turbo is unconfirmed there (third-party integrations only).
+MODELS = {
+    STANDARD_MODEL: ModelFacts(("first_frame", "last_frame")),
+    OMNI_MODEL: ModelFacts(("first_frame", "last_frame", "refer", "base", "feature")),
+    TURBO_MODEL: ModelFacts(("first_frame",), storyboards=False, elements=False, audio_always=True),
+}
 
 # Longer prompts are cut by the service, not refused; the kept text is what orig_prompt echoes.
 PROMPT_LIMIT = 2500
@@ -28,7 +51,6 @@ MODES = ("pro", "std")
 ASPECT_RATIOS = ("16:9", "9:16", "1:1")
 IMAGE_TYPES = ("first_frame", "last_frame", "refer")
 VIDEO_TYPES = ("base", "feature")
-OMNI_ONLY_TYPES = ("refer", "base", "feature")
 MAX_ELEMENTS = 7
 _REFERENCE = re.compile(r"<<<(image|video|element)_(\d+)>>>")
 
@@ -91,10 +113,13 @@ def validate_create(body: dict[str, Any], *, lenient: bool = False) -> CreateSpe
     if not lenient:
         check_fields(body)
 
+    facts = MODELS[model]
     media = _media(data, model)
     kinds = Counter(m.type for m in media)
     has_video = any(kinds[t] for t in VIDEO_TYPES)
     elements = _elements(data)
+    if elements and not facts.elements:
+        raise invalid(f"input.element_list is not supported by {model}")
     _check_combination(model, kinds, elements)
 
     mode = _choice(params, "mode", MODES, "pro")
@@ -103,6 +128,7 @@ def validate_create(body: dict[str, Any], *, lenient: bool = False) -> CreateSpe
     audio = _flag(params, "audio")
     if audio and has_video:
         raise invalid("parameters.audio must be false when a base or feature video is given")
+    audio = audio or facts.audio_always
     watermark = _flag(params, "watermark")
 
     prompt = data.get("prompt")
@@ -110,7 +136,7 @@ def validate_create(body: dict[str, Any], *, lenient: bool = False) -> CreateSpe
         raise invalid("input.prompt must be a string")
     if data.get("negative_prompt") is not None and not isinstance(data["negative_prompt"], str):
         raise invalid("input.negative_prompt must be a string")
-    shots = _storyboard(data, prompt, duration)
+    shots = _storyboard(data, prompt, duration, model)
     if not media and not data.get("multi_shot") and not prompt:
         raise invalid("input.prompt is required for text-to-video (no media given)")
     if prompt and not shots:  # a customize storyboard ignores input.prompt
@@ -154,8 +180,9 @@ def _media(data: dict[str, Any], model: str) -> tuple[MediaRef, ...]:
         if kind not in IMAGE_TYPES + VIDEO_TYPES:
             valid = ", ".join(IMAGE_TYPES + VIDEO_TYPES)
             raise invalid(f"{where}.type {kind!r} is not supported; use one of: {valid}")
-        if kind in OMNI_ONLY_TYPES and model != OMNI_MODEL:
-            raise invalid(f"{where}.type {kind!r} is only supported by {OMNI_MODEL}")
+        if kind not in MODELS[model].media:
+            takers = ", ".join(name for name, facts in MODELS.items() if kind in facts.media)
+            raise invalid(f"{where}.type {kind!r} is only supported by {takers}")
         url = item.get("url")
         if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https", "oss"):
             raise invalid(f"{where}.url must be an http, https or oss:// URL, not {url!r}")
@@ -176,8 +203,8 @@ def _media(data: dict[str, Any], model: str) -> tuple[MediaRef, ...]:
 
 
 def _elements(data: dict[str, Any]) -> int:
-    # Both models take element_list: the reference gives its first-frame limit for both and
-    # its standard storyboard example sends `element_list: []`.
+    # Standard and omni take element_list: the reference gives its first-frame limit for both
+    # and its standard storyboard example sends `element_list: []`.
     raw = data.get("element_list")
     if raw is None:
         return 0
@@ -200,11 +227,13 @@ def _check_combination(model: str, kinds: Counter[str], elements: int) -> None:
         cap = 3 if present else MAX_ELEMENTS
         _cap_elements(elements, 0, cap, "first frame / first+last frame" if present else "prompt")
         return
-    if model == STANDARD_MODEL:
-        raise invalid(
-            f"Media combination not supported by {model}: {shown}. Use first_frame, or "
-            "first_frame + last_frame (one each)"
+    if not set(MODELS[model].media) & {"refer", *VIDEO_TYPES}:
+        valid = (
+            "first_frame, or first_frame + last_frame (one each)"
+            if "last_frame" in MODELS[model].media
+            else "first_frame (one)"
         )
+        raise invalid(f"Media combination not supported by {model}: {shown}. Use {valid}")
     refer = present.pop("refer", 0)
     videos = {kind: present.pop(kind) for kind in VIDEO_TYPES if kind in present}
     rest = present  # images other than refer
@@ -262,13 +291,17 @@ def _flag(params: dict[str, Any], name: str) -> bool:
     return value
 
 
-def _storyboard(data: dict[str, Any], prompt: str | None, duration: int) -> list[tuple[int, str]]:
+def _storyboard(
+    data: dict[str, Any], prompt: str | None, duration: int, model: str
+) -> list[tuple[int, str]]:
     """A customize storyboard's (index, prompt) shots as sent; [] for any other request."""
     multi_shot = data.get("multi_shot", False)
     if not isinstance(multi_shot, bool):
         raise invalid("input.multi_shot must be true or false")
     if not multi_shot:
         return []
+    if not MODELS[model].storyboards:
+        raise invalid(f"input.multi_shot (storyboards) is not supported by {model}")
     shot_type = data.get("shot_type")
     if shot_type not in ("intelligence", "customize"):
         raise invalid(

@@ -3,6 +3,7 @@ miss that passes, that is, a manifest one step away that is valid as a whole."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from kling_batch.manifest import Diagnostic, Severity
 from kling_batch.manifest.rules import ENTRY_RULES, MANIFEST_RULES
+from kling_batch.models import MODELS_ENV
 
 Diagnose = Callable[..., list[Diagnostic]]
 Spot = Callable[..., tuple[int, int]]
@@ -26,6 +28,9 @@ class Case:
     near_miss: str
     severity: Severity = Severity.ERROR
     file_name: str = "m.yaml"
+    # JSON for $KLING_BATCH_MODELS while the broken manifest, and the near miss, are checked
+    models_file: str | None = None
+    near_miss_models_file: str | None = None
 
 
 OMNI_REFER = """
@@ -50,6 +55,167 @@ def refer(count: int) -> str:
 def omni(prompt: str = "<<<image_1>>> runs", media: str = refer(1), elements: str = "[]") -> str:
     return OMNI_REFER.format(prompt=prompt, media=media, elements=elements)
 
+
+# A models file that adds a model with one mode, and one that is not JSON.
+ONE_MODE = json.dumps(
+    {
+        "models": {
+            "kling/pro-only": {"alias": "pro-only", "takes": ["text-to-video"], "modes": ["pro"]}
+        }
+    }
+)
+NOT_JSON = '{"models": {'
+
+MODEL_CASES = [
+    Case(
+        "a models file that cannot be read",
+        "KB230",
+        "version: 1\nshots: [{id: a, prompt: x, aspect_ratio: '1:1'}]\n",
+        (("version: 1", None, None, None),),
+        "version: 1\nshots: [{id: a, prompt: x, aspect_ratio: '1:1'}]\n",
+        models_file=NOT_JSON,
+        near_miss_models_file=ONE_MODE,
+    ),
+    Case(
+        "a model the table does not know",
+        "KB231",
+        """
+        version: 1
+        shots:
+          - id: fast
+            model: turbo3
+            prompt: a cat runs
+            aspect_ratio: "1:1"
+        """,
+        (("model: turbo3", "turbo3", "fast", "model"),),
+        """
+        version: 1
+        shots:
+          - id: fast
+            model: turbo
+            prompt: a cat runs
+            aspect_ratio: "1:1"
+        """,
+    ),
+    Case(
+        "a storyboard on the turbo model",
+        "KB232",
+        """
+        version: 1
+        storyboards:
+          - id: board
+            model: turbo
+            shot_type: intelligence
+            prompt: a day at the beach
+            aspect_ratio: "16:9"
+        """,
+        (("model: turbo", "turbo", "board", "model"),),
+        """
+        version: 1
+        storyboards:
+          - id: board
+            model: standard
+            shot_type: intelligence
+            prompt: a day at the beach
+            aspect_ratio: "16:9"
+        """,
+    ),
+    Case(
+        "element_list on the turbo model",
+        "KB233",
+        """
+        version: 1
+        shots:
+          - id: duo
+            model: turbo
+            prompt: two friends meet
+            aspect_ratio: "16:9"
+            element_list: [171]
+        """,
+        (("element_list: [171]", "[171]", "duo", "element_list"),),
+        """
+        version: 1
+        shots:
+          - id: duo
+            model: standard
+            prompt: two friends meet
+            aspect_ratio: "16:9"
+            element_list: [171]
+        """,
+    ),
+    Case(
+        "a mode the model does not offer",
+        "KB234",
+        """
+        version: 1
+        shots:
+          - id: cat
+            model: pro-only
+            prompt: a cat runs
+            aspect_ratio: "1:1"
+            mode: std
+        """,
+        (("mode: std", "std", "cat", "mode"),),
+        """
+        version: 1
+        shots:
+          - id: cat
+            model: pro-only
+            prompt: a cat runs
+            aspect_ratio: "1:1"
+            mode: pro
+        """,
+        models_file=ONE_MODE,
+        near_miss_models_file=ONE_MODE,
+    ),
+    Case(
+        "audio: false on the turbo model",
+        "KB235",
+        """
+        version: 1
+        defaults: {audio: false, aspect_ratio: "1:1"}
+        shots:
+          - id: cat
+            model: turbo
+            prompt: a cat runs
+        """,
+        (("audio: false, aspect", "false", "cat", "defaults.audio"),),
+        """
+        version: 1
+        defaults: {audio: false, aspect_ratio: "1:1"}
+        shots:
+          - id: cat
+            model: turbo
+            prompt: a cat runs
+            audio: true
+        """,
+        Severity.WARNING,
+    ),
+    Case(
+        "refer images on the turbo model",
+        "KB201",
+        """
+        version: 1
+        shots:
+          - id: ref
+            model: turbo
+            prompt: a cat runs
+            aspect_ratio: "1:1"
+            media:
+              - {type: refer, url: "https://example.com/cat.jpg"}
+        """,
+        (("{type: refer", "refer", "ref", "media[0].type"),),
+        """
+        version: 1
+        shots:
+          - id: ref
+            model: turbo
+            prompt: a cat runs
+            media:
+              - {type: first_frame, url: "https://example.com/cat.jpg"}
+        """,
+    ),
+]
 
 CASES = [
     Case(
@@ -774,11 +940,30 @@ CASES = [
         "version: 1\nname: my-film\nshots: [{id: a, prompt: x, aspect_ratio: '1:1'}]\n",
         file_name="my film.yaml",
     ),
+    *MODEL_CASES,
 ]
 
 
+@pytest.fixture
+def models_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str | None], None]:
+    """Point $KLING_BATCH_MODELS at a file holding this JSON, or at nothing."""
+
+    def use(text: str | None) -> None:
+        if text is not None:
+            path = tmp_path / "models.json"
+            path.write_text(text, encoding="utf-8")
+            monkeypatch.setenv(MODELS_ENV, str(path))
+        else:
+            monkeypatch.delenv(MODELS_ENV, raising=False)
+
+    return use
+
+
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.code} {c.name}" for c in CASES])
-def test_rule_breaks(case: Case, diagnose: Diagnose, spot: Spot) -> None:
+def test_rule_breaks(
+    case: Case, diagnose: Diagnose, spot: Spot, models_file: Callable[[str | None], None]
+) -> None:
+    models_file(case.models_file)
     found = [d for d in diagnose(case.broken, case.file_name) if d.code == case.code]
     expected = []
     for line, part, entry, field in case.expected:
@@ -789,7 +974,10 @@ def test_rule_breaks(case: Case, diagnose: Diagnose, spot: Spot) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.code} {c.name}" for c in CASES])
-def test_rule_near_miss_passes(case: Case, diagnose: Diagnose) -> None:
+def test_rule_near_miss_passes(
+    case: Case, diagnose: Diagnose, models_file: Callable[[str | None], None]
+) -> None:
+    models_file(case.near_miss_models_file)
     found = diagnose(case.near_miss, case.file_name)
     assert [d for d in found if d.code == case.code or d.is_error] == []
 

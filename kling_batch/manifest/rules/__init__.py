@@ -5,8 +5,9 @@ severity and the fields it reads (see `core`). Codes are stable: `validate --jso
 docs/manifest.md and editors depend on them. A rule that goes is not replaced under its code:
 a retired code is never given to another rule (docs/manifest.md lists the retired ones).
 
-KB2xx: combinations of fields, and the manifest as a whole; KB3xx: local media files. The
-facts behind them live in `capabilities`. (KB0xx come from reading the file, `loader`, and
+KB2xx: combinations of fields, and the manifest as a whole (KB23x: the entry's model, against
+the models table); KB3xx: local media files. The facts behind them live in `capabilities` and
+the models table (`kling_batch.models`). (KB0xx come from reading the file, `loader`, and
 KB1xx from the schema, `shape`.)
 """
 
@@ -19,6 +20,7 @@ from kling_batch.manifest.rules import (
     files,
     manifest_wide,
     media,
+    models,
     parameters,
     prompts,
     references,
@@ -49,6 +51,12 @@ WARNING = Severity.WARNING
 
 # Rule(code, check, the entry fields it reads, severity), grouped by family: its module.
 ENTRY_RULES: tuple[Rule, ...] = (
+    # models: is the model known, and does it take what the entry gives it (the models table)
+    Rule("KB231", models.model_known, ("model",)),
+    Rule("KB232", models.render_kind_taken, ("model", "media")),
+    Rule("KB233", models.element_list_taken, ("model", "element_list")),
+    Rule("KB234", models.mode_offered, ("model", "mode")),
+    Rule("KB235", models.audio_always_on, ("model", "audio"), WARNING),
     # media: which model takes them, how they combine, what they carry
     Rule("KB201", media.media_type_needs_omni, ("model", "media")),
     Rule("KB202", media.media_combination, ("media",)),
@@ -100,6 +108,7 @@ FILE_RULES: tuple[Rule, ...] = (
 
 # manifest_wide: the manifest as a whole; `reads` names top-level fields.
 MANIFEST_RULES: tuple[ManifestRule, ...] = (
+    ManifestRule("KB230", models.models_table_readable),
     ManifestRule("KB220", manifest_wide.unique_ids),
     ManifestRule("KB221", manifest_wide.ids_differ_beyond_case),
     ManifestRule("KB222", manifest_wide.something_to_render, ("shots", "storyboards"), WARNING),

@@ -20,9 +20,10 @@ from pathlib import Path
 from kling_batch.manifest import capabilities as cap
 from kling_batch.manifest.diagnostics import Severity
 from kling_batch.manifest.media_files import MediaInspector
-from kling_batch.manifest.model import STANDARD_MODEL, Entry
+from kling_batch.manifest.model import Entry
 from kling_batch.manifest.nodes import FieldPath, MappingNode
 from kling_batch.manifest.normalize import EntrySource, Located
+from kling_batch.models import ModelSpec, ModelTable, current
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,13 @@ class Subject:
     files: MediaInspector
 
     @property
-    def omni(self) -> bool:
-        return self.entry.model != STANDARD_MODEL
+    def table(self) -> ModelTable:
+        return current()
+
+    @property
+    def model(self) -> ModelSpec | None:
+        """What the entry's model takes; None for a model the table does not know (KB231)."""
+        return current().find(self.entry.model)
 
     def written(self, field: str) -> bool:
         """Whether the entry sets `field` itself (not through defaults or derivation)."""
@@ -59,6 +65,10 @@ class WholeManifest:
     entries: Sequence[Located]
     broken: frozenset[str]  # top-level fields with a schema error somewhere below them
 
+    @property
+    def table(self) -> ModelTable:
+        return current()
+
 
 EntryCheck = Callable[[Subject], Iterator[Finding]]
 # A finding about an entry (its `at` relative to the entry), or with None about the manifest
@@ -71,7 +81,7 @@ class Rule:
     """An entry rule: its stable code, its check, and the entry fields the check reads.
 
     Reading `media` includes the media combination (`Subject.inputs`); reading `model`
-    includes `Subject.omni`.
+    includes what the models table says of it (`Subject.model`).
     """
 
     code: str
@@ -100,7 +110,3 @@ class ManifestRule:
 
 def subject(located: Located, files: MediaInspector) -> Subject:
     return Subject(located.entry, located.source, located.inputs, files)
-
-
-def plural(count: int) -> str:
-    return "" if count == 1 else "s"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kling_batch.manifest import capabilities as cap
-from kling_batch.manifest.model import EntryKind, ShotType
-from kling_batch.manifest.rules.core import Finding, Subject, plural
+from kling_batch.manifest.model import EntryKind, ShotType, StoryboardShot
+from kling_batch.manifest.rules.core import Finding, Subject
+from kling_batch.manifest.shape_messages import counted, plural
 
 
 def duration_range(s: Subject) -> Iterator[Finding]:
@@ -19,7 +20,7 @@ def duration_range(s: Subject) -> Iterator[Finding]:
     if cap.DURATION_MIN <= duration <= high:
         return
     derived = s.entry.kind is EntryKind.STORYBOARD and not s.written("duration")
-    what = f"the shots add up to {duration} s" if derived else f"{duration} s"
+    what = _shots_last(s.entry.multi_prompt, duration) if derived else f"{duration} s"
     why = " with a base or feature video" if video else ""
     yield Finding(
         ("multi_prompt",) if derived else ("duration",),
@@ -38,11 +39,17 @@ def storyboard_durations(s: Subject) -> Iterator[Finding]:
     known = [shot.duration for shot in shots if shot.duration is not None]
     if len(known) < len(shots):
         missing = len(shots) - len(known)
+        left = entry.duration - sum(known)
+        timed = plural(len(known), "shot")
+        taken = f", {sum(known)} s of it taken by the {timed} with a duration" if known else ""
+        rest = f"{left} s is" if left > 0 else "nothing is"
+        each = " each" if missing > 1 else ""
         yield Finding(
             ("multi_prompt",),
-            f"{entry.duration} s cannot give the {missing} shot{plural(missing)} without a "
-            f"duration 1 s each after the {sum(known)} s of the others; lengthen the storyboard "
-            "or shorten the shots",
+            f"the storyboard lasts {entry.duration} s{taken}: {rest} left for "
+            f"{counted(missing, 'shot')} without a duration, which "
+            f"{plural(missing, 'needs', 'need')} at least 1 s{each}; lengthen the storyboard or "
+            "shorten the shots",
         )
         return
     for index, shot in enumerate(shots):
@@ -55,6 +62,13 @@ def storyboard_durations(s: Subject) -> Iterator[Finding]:
     if total != entry.duration:
         yield Finding(
             ("duration",) if s.written("duration") else ("multi_prompt",),
-            f"the shots add up to {total} s but the storyboard lasts {entry.duration} s; make them "
+            f"{_shots_last(shots, total)} but the storyboard lasts {entry.duration} s; make them "
             "equal, or leave out the storyboard's duration to use the sum",
         )
+
+
+def _shots_last(shots: tuple[StoryboardShot, ...], seconds: int) -> str:
+    """How long the shots last together: "the shots add up to 12 s", or "its one shot lasts 2 s"."""
+    if len(shots) == 1:
+        return f"its one shot lasts {seconds} s"
+    return f"the shots add up to {seconds} s"

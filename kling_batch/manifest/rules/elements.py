@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 from kling_batch.manifest.model import MediaType
 from kling_batch.manifest.nodes import FieldPath
-from kling_batch.manifest.rules.core import Finding, Subject, plural
+from kling_batch.manifest.rules.core import Finding, Subject
+from kling_batch.manifest.shape_messages import counted
 
 
 def reference_limit(s: Subject) -> Iterator[Finding]:
@@ -17,11 +18,15 @@ def reference_limit(s: Subject) -> Iterator[Finding]:
     if limit is None or refer + elements <= limit:
         return
     at: FieldPath = ("element_list",) if elements else ("media",)
+    parts = [counted(refer, "refer image")] if refer else []
+    parts += [counted(elements, "element")] if elements else []
+    both = len(parts) > 1
+    total = f" = {refer + elements}" if both else ""
+    name = s.inputs.name if s.inputs else "these inputs"
     yield Finding(
         at,
-        f"{refer} refer image{plural(refer)} + {elements} element{plural(elements)} = "
-        f"{refer + elements}; with {s.inputs.name if s.inputs else 'these inputs'} at most "
-        f"{limit} are allowed",
+        f"{' + '.join(parts)}{total}; with {name} the limit is {limit}"
+        + (" for the two together" if both else ""),
     )
 
 
@@ -32,5 +37,5 @@ def element_limit(s: Subject) -> Iterator[Finding]:
     if limit is not None and count > limit:
         yield Finding(
             ("element_list",),
-            f"{count} elements; with a first frame at most {limit} are allowed",
+            f"{counted(count, 'element')}; with a first frame the limit is {limit}",
         )

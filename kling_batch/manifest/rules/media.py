@@ -7,23 +7,25 @@ from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from kling_batch.manifest import capabilities as cap
-from kling_batch.manifest.model import Media, MediaType
+from kling_batch.manifest.model import Media
 from kling_batch.manifest.rules.core import Finding, Subject
+from kling_batch.manifest.rules.models import takes_media, use_a_model
 
 _IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 _VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".webm", ".mkv", ".m4v", ".flv", ".wmv"})
 
 
 def media_type_needs_omni(s: Subject) -> Iterator[Finding]:
-    """refer, feature and base media need the omni model."""
-    if s.omni or s.inputs is None:
+    """The model takes each media type: refer, feature and base need the omni model."""
+    model = s.model
+    if model is None or s.inputs is None:
         return
     for index, media in enumerate(s.entry.media):
-        if media.type in (MediaType.REFER, MediaType.FEATURE, MediaType.BASE):
+        if media.type not in model.takes:
             yield Finding(
                 ("media", index, "type"),
-                f"{media.type} media needs the omni model: add `model: omni` "
-                "(the standard model takes first_frame and last_frame only)",
+                f"the {model.label} model does not take {media.type} media: "
+                f"{use_a_model(s.table, media.type)} ({takes_media(model)})",
             )
 
 
@@ -31,10 +33,11 @@ def media_combination(s: Subject) -> Iterator[Finding]:
     """The media types must form a combination the service accepts."""
     if s.inputs is not None:
         return
-    written = " + ".join(_counted(s.entry.media)) or "none"
+    written = " + ".join(_counted(s.entry.media)) + (" alone" if len(s.entry.media) == 1 else "")
     yield Finding(
         ("media",),
-        f"{written} is not a combination the service accepts; valid: {cap.VALID_COMBINATIONS}",
+        f"{written} is not a combination the service accepts; valid: "
+        f"{cap.valid_combinations(s.table)}",
     )
 
 
@@ -72,7 +75,8 @@ def url_looks_right(s: Subject) -> Iterator[Finding]:
 
 
 def _counted(media: Sequence[Media]) -> list[str]:
+    """The media's types, each once, with how many items it has when more than one."""
     counts: dict[str, int] = {}
     for item in media:
         counts[item.type] = counts.get(item.type, 0) + 1
-    return [f"{n} {t}" if n > 1 else str(t) for t, n in counts.items()]
+    return [f"{n} {t} items" if n > 1 else str(t) for t, n in counts.items()]

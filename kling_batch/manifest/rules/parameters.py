@@ -23,7 +23,7 @@ def aspect_ratio_needed(s: Subject) -> Iterator[Finding]:
     if s.entry.aspect_ratio is None and s.inputs is not None and s.inputs.uses_aspect_ratio:
         yield Finding(
             ("aspect_ratio",),
-            f'{s.inputs.name} needs an aspect_ratio: "16:9", "9:16" or "1:1" '
+            f'an aspect_ratio is needed for {s.inputs.name}: "16:9", "9:16" or "1:1" '
             "(set it on the entry or under defaults)",
         )
 

@@ -14,7 +14,8 @@ from kling_batch.manifest.rules.core import Finding, Subject
 
 
 def prompt_needed(s: Subject) -> Iterator[Finding]:
-    """A prompt is needed, except by standard first-frame shots and customize storyboards."""
+    """A prompt is needed, except by customize storyboards and by shots with a first frame on a
+    model that reads no <<<...>>> references (standard)."""
     entry = s.entry
     if entry.prompt is not None:
         return
@@ -26,11 +27,11 @@ def prompt_needed(s: Subject) -> Iterator[Finding]:
         return
     if s.inputs is cap.TEXT:
         yield Finding(("prompt",), "text-to-video needs a prompt")
-    elif s.omni and s.inputs is not None:
+    elif s.model is not None and s.model.prompt_references and s.inputs is not None:
         yield Finding(
             ("prompt",),
-            f"the omni model needs a prompt for {s.inputs.name}; say what to do with the media, "
-            "e.g. <<<image_1>>> walks through the rain",
+            f"the {s.model.label} model needs a prompt with {s.inputs.name}; say what to do with "
+            "the media, e.g. <<<image_1>>> walks through the rain",
         )
 
 

@@ -8,6 +8,7 @@ from kling_batch.manifest import capabilities as cap
 from kling_batch.manifest.model import Entry, MediaType
 from kling_batch.manifest.nodes import FieldPath
 from kling_batch.manifest.rules.core import Finding, Subject
+from kling_batch.manifest.shape_messages import counted, listed
 
 IMAGE_TYPES = (MediaType.FIRST_FRAME, MediaType.LAST_FRAME, MediaType.REFER)
 VIDEO_TYPES = (MediaType.FEATURE, MediaType.BASE)
@@ -16,14 +17,13 @@ VIDEO_TYPES = (MediaType.FEATURE, MediaType.BASE)
 def references_exist(s: Subject) -> Iterator[Finding]:
     """<<<image_N>>>, <<<video_N>>> and <<<element_N>>> point at media and elements that exist."""
     entry = s.entry
-    if not s.omni:
-        return  # the standard model reads them as text: KB218 says so
+    if s.model is None or not s.model.prompt_references:
+        return  # such a model reads them as text: KB218 says so
     available = {
         "image": sum(1 for m in entry.media if m.type in IMAGE_TYPES),
         "video": sum(1 for m in entry.media if m.type in VIDEO_TYPES),
         "element": len(entry.element_ids),
     }
-    where = {"image": "images in media", "video": "videos in media", "element": "element_list"}
     for at, text in _prompts(entry):
         if "<<<" not in text:
             continue
@@ -31,11 +31,7 @@ def references_exist(s: Subject) -> Iterator[Finding]:
             kind, number = match.group(1), int(match.group(2))
             count = available[kind]
             if not 1 <= number <= count:
-                have = (
-                    f"there are {count} {where[kind]}" if count else f"there are no {where[kind]}"
-                )
-                valid = f"; use {kind}_1 to {kind}_{count}" if count else ""
-                yield Finding(at, f"{match.group()} points at nothing: {have}{valid}")
+                yield Finding(at, f"{match.group()} points at nothing: {_have(kind, count)}")
 
 
 def reference_syntax(s: Subject) -> Iterator[Finding]:
@@ -53,13 +49,32 @@ def reference_syntax(s: Subject) -> Iterator[Finding]:
 
 
 def references_on_standard(s: Subject) -> Iterator[Finding]:
-    """Only the omni model reads <<<...>>> references."""
-    if s.omni:
+    """Only models that read <<<...>>> references (omni) place media by them."""
+    model = s.model
+    if model is None or model.prompt_references:
         return
+    readers = [f"`model: {spec.label}`" for spec in s.table.models if spec.prompt_references]
+    advice = f"; use {listed(readers, 'or')}" if readers else ""
     for at, text in _prompts(s.entry):
         if "<<<" in text and cap.REFERENCE.search(text):
-            yield Finding(at, "the standard model reads <<<...>>> as plain text; use model: omni")
+            yield Finding(at, f"the {model.label} model reads <<<...>>> as plain text{advice}")
             return
+
+
+def _have(kind: str, count: int) -> str:
+    """What the entry has of `kind`, and the references that would point at it."""
+    if kind == "element":
+        if not count:
+            return "the entry has no element_list"
+        have = f"element_list has {counted(count, 'element')}"
+    else:
+        have = f"media has {counted(count, kind)}"
+        if kind == "image":
+            have += " (first_frame, last_frame and refer items)"
+        if not count:
+            return have
+    span = f"{kind}_1" if count == 1 else f"{kind}_1 to {kind}_{count}"
+    return f"{have}; use {span}"
 
 
 def _prompts(entry: Entry) -> Iterator[tuple[FieldPath, str]]:
