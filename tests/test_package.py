@@ -38,6 +38,8 @@ def test_every_command_loads_and_has_help() -> None:
         "cancel",
         "audit",
         "report",
+        "pick",
+        "export",
         "simulator",
     }
     for name in names:

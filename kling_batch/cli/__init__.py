@@ -23,6 +23,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "cancel": ("kling_batch.cli.plan_commands", "cancel"),
     "audit": ("kling_batch.cli.audit_command", "audit"),
     "report": ("kling_batch.cli.report_command", "report"),
+    "pick": ("kling_batch.cli.pick_command", "pick_command"),
+    "export": ("kling_batch.cli.export_command", "export_command"),
     "simulator": ("kling_batch.cli.simulator_command", "simulator_command"),
 }
 

@@ -1,0 +1,106 @@
+"""`export`: copy the done videos to a delivery folder, verified, with delivery.csv/json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kling_batch.cli.cost_options import load_prices, prices_option
+from kling_batch.cli.errors import InvalidInput
+from kling_batch.cli.exit_codes import ExitCode, command
+from kling_batch.cli.options import load_or_exit, manifest_argument, output_option
+from kling_batch.delivery.export import ExportRefused, export
+from kling_batch.delivery.names import DEFAULT_NAME, NAME_FIELDS
+from kling_batch.runner.artifacts import OutputLayout
+
+_FIELDS = ", ".join(NAME_FIELDS)
+
+
+@command(ExitCode.ENTRY_FAILED, ExitCode.INVALID, name="export")
+@manifest_argument
+@click.option(
+    "--to",
+    "destination",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to deliver to (made if missing).",
+)
+@output_option
+@click.option(
+    "--picked",
+    is_flag=True,
+    help="Only each group's pick (see `pick`); groups without one are left out, with a warning.",
+)
+@click.option(
+    "--name",
+    "name_template",
+    default=DEFAULT_NAME,
+    show_default=True,
+    metavar="TEMPLATE",
+    help=f"File name of each copy, from the fields {_FIELDS}, e.g. '{{group}}-{{take}}.mp4'. "
+    "The model is its short name (standard, omni), the aspect ratio reads 16x9, take is empty "
+    "for an entry without takes.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace files in the folder that have the same name but other bytes.",
+)
+@prices_option
+def export_command(
+    manifest: Path,
+    destination: Path,
+    output_root: Path,
+    picked: bool,
+    name_template: str,
+    force: bool,
+    prices_file: Path | None,
+) -> None:
+    """Copy MANIFEST's done videos from the output to the --to folder, and describe them.
+
+    Each copy is written under a temporary name and renamed only once its sha256 matches the
+    one recorded when the video was downloaded, so a copy cut short never sits under the final
+    name. A file already there with the same bytes is kept (running it again is harmless).
+    Beside the videos: delivery.csv and delivery.json (id, group, take, file, sha256, bytes,
+    duration, size, aspect_ratio, prompt, task_id, billed_seconds, cost, currency).
+    Exit status 1: some video did not match its record and was not delivered; 2: nothing was
+    copied (an unknown name field, names that collide, other files in the way, see --force, or
+    nothing to deliver).
+    """
+    loaded = load_or_exit(manifest)
+    prices = load_prices(prices_file)
+    layout = OutputLayout.for_manifest(output_root, loaded.name)
+    try:
+        result = export(
+            loaded,
+            layout,
+            destination,
+            picked=picked,
+            name_template=name_template,
+            force=force,
+            prices=prices,
+        )
+    except ExportRefused as refused:
+        _warn(refused.warnings)
+        raise InvalidInput(str(refused)) from None
+    _warn(result.warnings)
+    for item in result.delivered:
+        click.echo(str(item.path))
+    for failure in result.failures:
+        click.echo(f"error: {failure.entry_id}: {failure.reason}", err=True)
+    kept = sum(1 for item in result.delivered if not item.copied)
+    same = f" ({kept} already there)" if kept else ""
+    count = len(result.delivered)
+    click.echo(
+        f"{count} video{'' if count == 1 else 's'} in {result.folder}{same}; "
+        f"{result.sheets[0].name} and {result.sheets[1].name} written",
+        err=True,
+    )
+    if result.failures:
+        raise SystemExit(ExitCode.ENTRY_FAILED)
+
+
+def _warn(warnings: tuple[str, ...]) -> None:
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)

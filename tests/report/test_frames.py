@@ -1,0 +1,151 @@
+"""Poster frames of done videos (made once per video) and thumbnails of local input images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import imageio_ffmpeg
+import pytest
+from PIL import Image
+
+from kling_batch.hashing import sha256_file
+from kling_batch.report.frames import (
+    POSTER_BOX,
+    POSTER_FILE,
+    THUMBNAIL_BOX,
+    FrameFailure,
+    Poster,
+    Thumbnail,
+    image_thumbnail,
+    input_thumbnails,
+    make_posters,
+    poster_frame,
+)
+
+from ..delivery.outputs import DONE, FAILED, Review, copy_of, run_review
+
+CLIPS = Path(__file__).resolve().parents[2] / "kling_batch" / "simulator" / "clips"
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> Review:
+    return run_review(tmp_path_factory.mktemp("run"))
+
+
+@pytest.fixture
+def review(finished: Review, tmp_path: Path) -> Review:
+    return copy_of(finished, tmp_path / "copy")
+
+
+def posters_of(review: Review) -> dict[str, Poster | FrameFailure]:
+    with review.store() as store:
+        return make_posters(review.layout, review.manifest, store)
+
+
+def test_every_done_video_gets_a_poster_beside_it_in_its_shape(review: Review) -> None:
+    posters = posters_of(review)
+    assert list(posters) == list(DONE)  # the failed entry has nothing to show
+    assert FAILED not in posters
+    for entry_id, poster in posters.items():
+        assert isinstance(poster, Poster) and poster.made
+        assert poster.path == review.layout.entry_dir(entry_id) / POSTER_FILE
+    with Image.open(review.layout.entry_dir("hero-take1") / POSTER_FILE) as wide:
+        assert (wide.format, wide.size) == ("JPEG", (POSTER_BOX[0], 360))
+        low, high = wide.convert("L").getextrema()
+        assert high - low > 100  # a picture, not a blank
+    with Image.open(review.layout.entry_dir("tower") / POSTER_FILE) as tall:
+        assert tall.size == (360, POSTER_BOX[1])
+
+
+def test_a_poster_is_made_once_per_video(review: Review) -> None:
+    posters_of(review)
+    poster = review.layout.entry_dir("tower") / POSTER_FILE
+    before = (poster.read_bytes(), poster.stat().st_mtime_ns)
+    again = posters_of(review)
+    assert [p.made for p in again.values() if isinstance(p, Poster)] == [False] * len(DONE)
+    assert (poster.read_bytes(), poster.stat().st_mtime_ns) == before
+
+
+def test_a_poster_is_made_again_when_its_video_changed(review: Review, tmp_path: Path) -> None:
+    target = tmp_path / POSTER_FILE
+    wide, tall = CLIPS / "std-16x9.mp4", CLIPS / "std-9x16.mp4"
+    first = poster_frame("clip", wide, target, sha256_file(wide))
+    assert isinstance(first, Poster) and first.made
+    assert Image.open(target).size == (640, 360)
+    second = poster_frame("clip", tall, target, sha256_file(tall))
+    assert isinstance(second, Poster) and second.made
+    assert Image.open(target).size == (360, 640)
+    assert not poster_frame("clip", tall, target, sha256_file(tall)).made  # type: ignore[union-attr]
+    assert poster_frame("clip", wide, target, sha256_file(wide)).made  # type: ignore[union-attr]
+
+
+def test_a_video_changed_by_hand_gets_no_poster_but_a_reason(review: Review) -> None:
+    video = review.video("hero-take2")
+    data = bytearray(video.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    video.write_bytes(bytes(data))
+    review.video("tower").unlink()
+    posters = posters_of(review)
+    damaged, missing = posters["hero-take2"], posters["tower"]
+    assert isinstance(damaged, FrameFailure)
+    assert "no longer matches its recorded sha256" in damaged.reason
+    assert isinstance(missing, FrameFailure) and "video.mp4 is missing" in missing.reason
+    assert isinstance(posters["hero-take1"], Poster)  # the others go on
+    assert not (review.layout.entry_dir("hero-take2") / POSTER_FILE).exists()
+
+
+def test_a_video_whose_frame_cannot_be_read_is_a_typed_failure(tmp_path: Path) -> None:
+    broken = tmp_path / "video.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"not a video at all" * 100)
+    target = tmp_path / POSTER_FILE
+    failure = poster_frame("broken", broken, target, sha256_file(broken))
+    assert isinstance(failure, FrameFailure)
+    assert failure.subject == "broken"
+    assert failure.reason.startswith("ffmpeg cannot read the video: ")
+    assert "Invalid data" in failure.reason
+    assert list(tmp_path.iterdir()) == [broken]  # no poster, no temporary
+
+
+def test_without_a_runnable_ffmpeg_the_failure_says_so(tmp_path: Path) -> None:
+    clip = CLIPS / "std-1x1.mp4"
+    missing = str(tmp_path / "no-ffmpeg")
+    failure = poster_frame("clip", clip, tmp_path / POSTER_FILE, "x", ffmpeg=missing)
+    assert isinstance(failure, FrameFailure)
+    assert failure.reason.startswith("cannot run ffmpeg")
+
+
+def test_a_clip_shorter_than_the_seek_shows_its_first_frame(tmp_path: Path) -> None:
+    clip = tmp_path / "short.mp4"
+    writer = imageio_ffmpeg.write_frames(str(clip), (320, 240), fps=24, macro_block_size=8)
+    writer.send(None)
+    for _ in range(6):  # a quarter of a second
+        writer.send(bytes([200]) * (320 * 240 * 3))
+    writer.close()
+    poster = poster_frame("short", clip, tmp_path / POSTER_FILE, sha256_file(clip))
+    assert isinstance(poster, Poster)
+    with Image.open(poster.path) as image:
+        assert image.size == (320, 240)
+        assert abs(image.convert("L").getpixel((160, 120)) - 200) < 12  # type: ignore[operator]
+
+
+def test_local_input_images_get_a_thumbnail_made_once_per_content(review: Review) -> None:
+    flower = review.manifest.entry("flower")
+    (first,) = input_thumbnails(review.layout, flower)
+    assert isinstance(first, Thumbnail)
+    assert first.path.parent == review.layout.folder / "_thumbnails"
+    with Image.open(first.path) as image:
+        assert image.format == "JPEG"
+        assert max(image.size) == THUMBNAIL_BOX[0]
+    stamp = first.path.stat().st_mtime_ns
+    (again,) = input_thumbnails(review.layout, flower)
+    assert again == first and first.path.stat().st_mtime_ns == stamp
+    assert input_thumbnails(review.layout, review.manifest.entry("tower")) == ()
+
+
+def test_an_unreadable_input_image_is_a_typed_failure(tmp_path: Path) -> None:
+    image = tmp_path / "start.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
+    failure = image_thumbnail(image, tmp_path / "thumbs")
+    assert isinstance(failure, FrameFailure)
+    assert "start.png is not a readable image" in failure.reason
+    assert not (tmp_path / "thumbs").exists() or list((tmp_path / "thumbs").iterdir()) == []

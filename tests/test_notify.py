@@ -1,0 +1,235 @@
+"""The end-of-run notification: its summary of a real run, a POST to a real loopback server and
+a real command on stdin; every failure comes back as a value, in bounded time."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from kling_batch.api import ApiKey
+from kling_batch.api.errors import InsecureUrlError
+from kling_batch.batch import run_manifest
+from kling_batch.manifest import load
+from kling_batch.notify import check_notify_url, notify, run_summary
+from kling_batch.prices import PriceTable
+from kling_batch.runner.artifacts import OutputLayout
+from kling_batch.runner.connection import Connection
+from kling_batch.runner.options import RunOptions
+from kling_batch.runner.state import StateStore
+from kling_batch.simulator import Simulator, SimulatorConfig, simulator_transport
+
+MANIFEST = """
+    version: 1
+    name: nightly
+    defaults: {mode: std, duration: 3, aspect_ratio: "16:9"}
+    shots:
+      - id: cat
+        prompt: a cat in the moonlight
+      - id: refused
+        prompt: "a scene the moderation refuses [sim:moderation]"
+"""
+
+
+@pytest.fixture(scope="module")
+def summary(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The summary of a real run on the in-process simulator: one done, one failed."""
+    root = tmp_path_factory.mktemp("run")
+    path = root / "nightly.yaml"
+    path.write_text(textwrap.dedent(MANIFEST).lstrip(), encoding="utf-8")
+    manifest = load(path)
+    connection = Connection(
+        base_url="http://localhost/api/v1",
+        api_key=ApiKey("simulated-key"),
+        transport=simulator_transport(Simulator(SimulatorConfig(render_seconds=0.2))),
+        in_process=True,
+    )
+    options = RunOptions(poll_interval=0.05, handle_signals=False)
+    outcome = anyio.run(run_manifest, manifest, connection, root / "out", options, None)
+    layout = OutputLayout.for_manifest(root / "out", manifest.name)
+    store = StateStore(layout.state, readonly=True)
+    try:
+        return run_summary(
+            manifest, outcome, layout, store, PriceTable.load(), exit_status=1, now=0.0
+        )
+    finally:
+        store.close()
+
+
+def test_the_summary_counts_states_and_cost_of_the_run(summary: dict[str, Any]) -> None:
+    assert summary["manifest"] == "nightly"
+    assert summary["simulated"] is True
+    assert summary["exit_status"] == 1
+    assert (summary["entries"], summary["counts"]["done"], summary["counts"]["failed"]) == (2, 1, 1)
+    assert sum(summary["counts"].values()) == 2
+    assert set(summary["counts"]) >= {"done", "failed", "unknown", "pending", "in_flight"}
+    assert summary["billed_seconds"] == 3
+    assert summary["cost"] == pytest.approx(1.8)  # 3 s of std, silent, at the shipped price
+    assert summary["currency"] == "CNY"
+    assert Path(summary["report"]).name == "report.html" and Path(summary["report"]).is_file()
+    assert summary["elapsed_seconds"] > 0
+    assert summary["finished_at"] == "1970-01-01T00:00:00+00:00"
+    assert (summary["interrupted"], summary["fatal"]) == (False, None)
+    json.dumps(summary)  # all of it is JSON
+
+
+def test_every_field_of_the_summary_is_documented(summary: dict[str, Any]) -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "notifications.md").read_text()
+    documented = re.findall(r"^\| `(\w+)` \|", doc, flags=re.MULTILINE)
+    assert documented == list(summary)
+    example = json.loads(doc.split("```json\n", 1)[1].split("```", 1)[0])
+    assert sorted(example) == sorted(summary)
+    assert sorted(example["counts"]) == sorted(summary["counts"])
+
+
+@dataclass
+class Hook:
+    """A tiny webhook on loopback: keeps what it was sent, answers `status`, or holds the
+    answer until the test ends (`hang`)."""
+
+    status: int = 204
+    hang: bool = False
+    received: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
+    url: str = ""
+
+
+@pytest.fixture
+def hook() -> Iterator[Hook]:
+    state = Hook()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            state.received.append((self.path, dict(self.headers), body))
+            if state.hang:
+                state.release.wait(30)
+            self.send_response(state.status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/s3cr3t-token"
+    yield state
+    state.release.set()
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_summary_is_posted_once_as_json(hook: Hook, summary: dict[str, Any]) -> None:
+    assert notify(summary, url=hook.url) == []
+    ((path, headers, body),) = hook.received
+    assert path == "/hooks/s3cr3t-token"
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(body) == summary
+
+
+def test_a_refusing_hook_is_a_failure_that_hides_the_urls_path(
+    hook: Hook, summary: dict[str, Any]
+) -> None:
+    hook.status = 500
+    (failure,) = notify(summary, url=hook.url)
+    assert (failure.channel, failure.reason) == ("url", "HTTP 500 Internal Server Error")
+    assert failure.target == hook.url.split("/hooks")[0]
+    assert "s3cr3t" not in str(failure)
+
+
+def test_a_hook_that_never_answers_gives_up_in_bounded_time(
+    hook: Hook, summary: dict[str, Any]
+) -> None:
+    hook.hang = True
+    started = time.monotonic()
+    (failure,) = notify(summary, url=hook.url, timeout=0.5)
+    assert time.monotonic() - started < 5
+    assert failure.reason == "no answer within 0.5 s"
+
+
+def test_no_one_listening_is_a_failure(summary: dict[str, Any]) -> None:
+    with ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler) as closed:
+        port = closed.server_address[1]
+    (failure,) = notify(summary, url=f"http://127.0.0.1:{port}/", timeout=2)
+    assert failure.reason.startswith("ConnectError")
+
+
+def test_plain_http_goes_only_to_loopback(summary: dict[str, Any]) -> None:
+    with pytest.raises(InsecureUrlError):
+        check_notify_url("http://hooks.example.com/x")
+    assert check_notify_url("https://hooks.example.com/x") == "https://hooks.example.com/x"
+    (failure,) = notify(summary, url="http://hooks.example.com/x")
+    assert "plain http only to a loopback address" in failure.reason
+
+
+def python_command(code: str, *arguments: str) -> str:
+    return shlex.join([sys.executable, "-c", code, *arguments])
+
+
+def test_the_command_gets_the_summary_on_stdin_and_not_the_key(
+    tmp_path: Path, summary: dict[str, Any]
+) -> None:
+    kept = tmp_path / "kept.json"
+    code = (
+        "import json, os, sys; "
+        "json.dump({'summary': json.load(sys.stdin), "
+        "'key': 'DASHSCOPE_API_KEY' in os.environ, 'home': os.environ.get('HOME')}, "
+        "open(sys.argv[1], 'w'))"
+    )
+    environ = {"DASHSCOPE_API_KEY": "sk-never-passed-on", "HOME": "/home/someone"}
+    assert notify(summary, command=python_command(code, str(kept)), environ=environ) == []
+    seen = json.loads(kept.read_text())
+    assert seen == {"summary": summary, "key": False, "home": "/home/someone"}
+
+
+def test_a_failing_command_is_reported_with_its_status_and_last_words(
+    summary: dict[str, Any],
+) -> None:
+    code = "import sys; sys.stdin.read(); print('hook refused: quota', file=sys.stderr); exit(3)"
+    (failure,) = notify(summary, command=python_command(code))
+    assert failure.channel == "command"
+    assert failure.reason == "exited with status 3: hook refused: quota"
+
+
+def test_a_command_that_hangs_is_stopped_in_bounded_time(summary: dict[str, Any]) -> None:
+    code = "import sys, threading; sys.stdin.read(); threading.Event().wait()"
+    started = time.monotonic()
+    (failure,) = notify(summary, command=python_command(code), timeout=0.5)
+    assert time.monotonic() - started < 5
+    assert failure.reason == "still running after 0.5 s; stopped"
+
+
+@pytest.mark.parametrize(
+    ("command", "reason"),
+    [
+        ("no-such-notifier-here --now", "cannot run it: No such file or directory"),
+        ("notify 'unbalanced", "cannot split it: No closing quotation"),
+        ("   ", "it is empty"),
+    ],
+)
+def test_a_command_that_cannot_run_is_a_failure(
+    summary: dict[str, Any], command: str, reason: str
+) -> None:
+    (failure,) = notify(summary, command=command)
+    assert failure.reason == reason
+
+
+def test_one_channel_failing_does_not_stop_the_other(hook: Hook, summary: dict[str, Any]) -> None:
+    (failure,) = notify(summary, url=hook.url, command="no-such-notifier-here")
+    assert failure.channel == "command"
+    assert len(hook.received) == 1
