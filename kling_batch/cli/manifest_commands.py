@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -19,7 +20,9 @@ from kling_batch.manifest.diagnostics import count
 
 
 @click.command()
-@click.argument("manifests", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument(
+    "manifests", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True)
+)
 @click.option(
     "--json",
     "as_json",
@@ -40,13 +43,14 @@ def validate(manifests: tuple[Path, ...], as_json: bool, output_format: str | No
 
     Reports every problem of every file: YAML, the schema, the rules of the Kling API
     (media combinations, durations, aspect ratios, references, ids) and local media files.
-    Exits 0 when every manifest is valid (warnings allowed), 2 otherwise.
+    `-` reads a manifest from standard input. Exits 0 when every manifest is valid (warnings
+    allowed), 2 otherwise.
     """
     if as_json and output_format == "text":
         raise click.UsageError("--json and --format text ask for different outputs; give one")
     as_json = as_json or output_format == "json"
     files = MediaInspector()
-    analyses = [analyze(path, files) for path in manifests]
+    analyses = [analyze_argument(path, files) for path in manifests]
     diagnostics = [d for analysis in analyses for d in analysis.diagnostics]
     if as_json:
         click.echo(render_json(diagnostics), nl=False)
@@ -56,6 +60,18 @@ def validate(manifests: tuple[Path, ...], as_json: bool, output_format: str | No
             click.echo(f"{analysis.path}: {_summary(analysis)}", err=True)
     invalid = any(not analysis.ok for analysis in analyses)
     raise SystemExit(ExitCode.INVALID if invalid else ExitCode.OK)
+
+
+def analyze_argument(path: Path, files: MediaInspector) -> Analysis:
+    """A manifest named on the command line; `-` reads it from standard input."""
+    if str(path) == "-":
+        return analyze(STDIN, files, stream=sys.stdin.buffer)
+    return analyze(path, files)
+
+
+# How diagnostics name a manifest read from standard input; relative paths in it resolve
+# against the working folder.
+STDIN = Path("<stdin>")
 
 
 @click.command()
