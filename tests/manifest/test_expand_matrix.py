@@ -265,3 +265,7 @@ def test_a_broken_matrix_is_the_schemas_to_report(diagnose: Diagnose) -> None:
         "matrix.product",
     )
     assert codes(diagnose(MATRIX.replace("    matrix:", "    takes: 0\n    matrix:"))) == ["KB107"]
+
+
+def test_near_miss_one_combination_is_left(diagnose: Diagnose) -> None:
+    assert diagnose(EXCLUDE.replace("{colour: red}", "{product: mug}")) == []

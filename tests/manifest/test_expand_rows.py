@@ -185,6 +185,8 @@ def test_a_missing_rows_file(tmp_path: Path) -> None:
         ("m.yaml", 6, 11),
     )
     assert found.message == f"cannot read the rows file {tmp_path / 'nope.csv'}: no such file"
+    (tmp_path / "nope.csv").write_text("sku,title\na1,a mug\n")
+    assert diagnostics(path) == []  # near miss: the file is there
 
 
 def test_bad_yaml_in_a_rows_file_keeps_its_code_and_place(tmp_path: Path) -> None:
