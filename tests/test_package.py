@@ -31,6 +31,7 @@ def test_every_command_loads_and_has_help() -> None:
     names = main.list_commands(context)
     assert set(names) == {
         "validate",
+        "expand",
         "schema",
         "plan",
         "run",

@@ -16,6 +16,7 @@ from kling_batch.cli.exit_codes import ExitCode, format_exit_codes
 # command name -> (module, attribute); listed in the order `--help` shows them
 _COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("kling_batch.cli.manifest_commands", "validate"),
+    "expand": ("kling_batch.cli.expand_command", "expand"),
     "schema": ("kling_batch.cli.manifest_commands", "schema"),
     "plan": ("kling_batch.cli.plan_commands", "plan"),
     "run": ("kling_batch.cli.run_commands", "run"),

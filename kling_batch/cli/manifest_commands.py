@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -20,7 +21,9 @@ SCHEMA_JSON = "The schema is JSON either way: --json changes nothing (so every c
 
 
 @command(ExitCode.INVALID)
-@click.argument("manifests", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument(
+    "manifests", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True)
+)
 @json_option(VALIDATE_JSON)
 @click.option(
     "--format",
@@ -34,7 +37,7 @@ def validate(manifests: tuple[Path, ...], as_json: bool, output_format: str | No
 
     Reports every problem of every file: YAML, the schema, the rules of the Kling API
     (media combinations, durations, aspect ratios, references, ids) and local media files.
-    Warnings do not fail.
+    `-` reads a manifest from standard input. Warnings do not fail.
     """
     if as_json and output_format == "text":
         raise click.UsageError("--json and --format text ask for different outputs; give one")
@@ -44,10 +47,22 @@ def validate(manifests: tuple[Path, ...], as_json: bool, output_format: str | No
         else Text(_problem_lines, notes=_summaries)
     )
     files = MediaInspector()  # shared: manifests of one campaign often use the same files
-    analyses = [analyze(path, files) for path in manifests]
+    analyses = [analyze_argument(path, files) for path in manifests]
     output.emit(analyses)
     invalid = any(not analysis.ok for analysis in analyses)
     raise SystemExit(ExitCode.INVALID if invalid else ExitCode.OK)
+
+
+def analyze_argument(path: Path, files: MediaInspector) -> Analysis:
+    """A manifest named on the command line; `-` reads it from standard input."""
+    if str(path) == "-":
+        return analyze(STDIN, files, stream=sys.stdin.buffer)
+    return analyze(path, files)
+
+
+# How diagnostics name a manifest read from standard input; relative paths in it resolve
+# against the working folder.
+STDIN = Path("<stdin>")
 
 
 @command()

@@ -3,6 +3,8 @@
 - `check(paths)`: every problem of every file, in order (the `validate` command);
 - `load(path)`: the Manifest, or ManifestInvalid with every problem;
 - `analyze(path)`: both at once: the Manifest (None if invalid) and all diagnostics;
+- `expanded_yaml(analysis)`: a valid manifest with its vars, matrices, rows and takes written
+  out (the `expand` command);
 - `request_body(entry)`: the JSON body `run` POSTs for an entry;
 - `fingerprint(entry)`: what identifies that render; it changes exactly when the body would.
 """
@@ -20,6 +22,7 @@ from kling_batch.manifest.diagnostics import (
     render_json,
     render_text,
 )
+from kling_batch.manifest.expanded_yaml import expanded_yaml
 from kling_batch.manifest.media_files import MediaInspector
 from kling_batch.manifest.model import (
     MODEL_ALIASES,
@@ -31,6 +34,8 @@ from kling_batch.manifest.model import (
     Media,
     MediaType,
     Mode,
+    Move,
+    Origin,
     Position,
     ShotType,
     StoryboardShot,
@@ -52,12 +57,15 @@ __all__ = [
     "MediaInspector",
     "MediaType",
     "Mode",
+    "Move",
+    "Origin",
     "Position",
     "Severity",
     "ShotType",
     "StoryboardShot",
     "analyze",
     "check",
+    "expanded_yaml",
     "fingerprint",
     "load",
     "render_json",

@@ -1,19 +1,29 @@
-"""One manifest file through every check: YAML, shape, entries, rules; then the Manifest."""
+"""One manifest file through every check: YAML, expansion, shape, entries, rules; then the
+Manifest."""
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from kling_batch.manifest import rules
 from kling_batch.manifest.diagnostics import Diagnostic, Severity
-from kling_batch.manifest.loader import parse, read_text
+from kling_batch.manifest.expand import Made, expand
+from kling_batch.manifest.loader import parse, read_stream, read_text
 from kling_batch.manifest.media_files import MediaInspector
 from kling_batch.manifest.model import Manifest, Position
-from kling_batch.manifest.nodes import MappingNode, Node, ScalarNode, SequenceNode, YamlProblem
-from kling_batch.manifest.normalize import Located, field_label, normalize
+from kling_batch.manifest.nodes import (
+    MappingNode,
+    Node,
+    ScalarNode,
+    SequenceNode,
+    YamlProblem,
+    field_label,
+)
+from kling_batch.manifest.normalize import Located, normalize, position_of
 from kling_batch.manifest.shape import ShapeError, check_shape
 
 _SECTIONS = ("shots", "storyboards")
@@ -21,64 +31,86 @@ _SECTIONS = ("shots", "storyboards")
 
 @dataclass(frozen=True)
 class Analysis:
-    """Everything `validate` knows about one file. `manifest` is None when there is an error."""
+    """Everything `validate` knows about one file. `manifest` is None when there is an error.
+
+    `expanded` is the manifest's tree after expansion, and `made` how each expanded entry in
+    it was made, by section and index: what `kling-batch expand` prints.
+    """
 
     path: Path
     manifest: Manifest | None
     diagnostics: tuple[Diagnostic, ...]
+    expanded: Node | None = field(default=None, repr=False, compare=False)
+    made: Mapping[tuple[str, int], Made] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
         return self.manifest is not None
 
 
-def analyze(path: Path, files: MediaInspector | None = None) -> Analysis:
-    """Check one manifest completely; `files` caches facts about local media across calls."""
+def analyze(
+    path: Path, files: MediaInspector | None = None, *, stream: BinaryIO | None = None
+) -> Analysis:
+    """Check one manifest completely; `files` caches facts about local media across calls.
+
+    With `stream` (standard input), the manifest is read from it, and `path` only names it:
+    diagnostics show it, and relative paths resolve against its folder.
+    """
     # A large manifest allocates hundreds of thousands of nodes that all live until the end;
     # the cyclic collector would scan them again and again for nothing (a third of the time).
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _analyze(path, files if files is not None else MediaInspector())
+        return _analyze(path, files if files is not None else MediaInspector(), stream)
     finally:
         if collecting:
             gc.enable()
 
 
-def _analyze(path: Path, files: MediaInspector) -> Analysis:
+def _analyze(path: Path, files: MediaInspector, stream: BinaryIO | None) -> Analysis:
     try:
-        document = parse(read_text(path))
+        text = read_text(path) if stream is None else read_stream(stream)
+        document = parse(text)
     except YamlProblem as problem:
         return Analysis(path, None, (_from_problem(path, problem),))
     diagnostics = [_from_problem(path, problem) for problem in document.problems]
-    root = document.root
-    if root is None:  # empty: the loader said so
+    if document.root is None:  # empty: the loader said so
         return _finish(path, None, diagnostics)
+    expansion = expand(document.root, path, templates="{{" in text)
+    diagnostics.extend(_from_shape(path, document.root, e) for e in expansion.shape_errors)
+    diagnostics.extend(expansion.diagnostics)
+    root = expansion.root
     shape_errors = check_shape(root)
     diagnostics.extend(_from_shape(path, root, error) for error in shape_errors)
     if not isinstance(root, MappingNode):
         return _finish(path, None, diagnostics)
-    normalized = normalize(root, path, shape_errors)
+    normalized = normalize(root, path, shape_errors, expansion.made)
     name = normalized.name if normalized.name is not None else path.stem
     diagnostics.extend(_check_entries(normalized.entries, files))
-    whole = rules.WholeManifest(
-        path, root, name, normalized.entries, _broken_sections(shape_errors)
-    )
+    broken = _broken_sections(shape_errors) | expansion.broken
+    whole = rules.WholeManifest(path, root, name, normalized.entries, broken)
     diagnostics.extend(_check_manifest(whole))
     manifest = Manifest(
         path=path.absolute(),
         name=name,
         entries=tuple(located.entry for located in normalized.entries),
         budget=normalized.budget,
+        moved=normalized.moved,
     )
-    return _finish(path, manifest, diagnostics)
+    return _finish(path, manifest, diagnostics, root, expansion.made)
 
 
-def _finish(path: Path, manifest: Manifest | None, found: list[Diagnostic]) -> Analysis:
+def _finish(
+    path: Path,
+    manifest: Manifest | None,
+    found: list[Diagnostic],
+    expanded: Node | None = None,
+    made: Mapping[tuple[str, int], Made] | None = None,
+) -> Analysis:
     diagnostics = sorted(_collapse(found), key=Diagnostic.sort_key)
     if any(d.is_error for d in diagnostics):
         manifest = None
-    return Analysis(path, manifest, tuple(diagnostics))
+    return Analysis(path, manifest, tuple(diagnostics), expanded, made or {})
 
 
 def _check_entries(entries: Sequence[Located], files: MediaInspector) -> Iterable[Diagnostic]:
@@ -169,7 +201,7 @@ def _from_manifest_finding(
         else:
             node = None
     anchor = node if node is not None else whole.root
-    position = Position(whole.file, anchor.line, anchor.column)
+    position = position_of(anchor, whole.file)
     return Diagnostic(
         position, severity, code, finding.message, None, field_label(finding.at) or None
     )
@@ -188,7 +220,7 @@ def _from_shape(path: Path, root: Node, error: ShapeError) -> Diagnostic:
             else f"{at[0]}[{at[1]}]"
         )
         at = at[2:]
-    position = Position(path, error.node.line, error.node.column)
+    position = position_of(error.node, path)
     return Diagnostic(
         position, Severity.ERROR, error.code, error.message, entry, field_label(at) or None
     )

@@ -29,6 +29,9 @@ MAX_DEPTH = 64
 # and time of everything after the loader, aliases included.
 MAX_NODES = 1_000_000
 
+# YAML reads `{` as the start of a mapping: the commonest mistake with {{variables}}.
+QUOTE_TEMPLATES = 'YAML reads {{ as two mappings, so quote a text with variables: "{{brand}} mug"'
+
 
 class _Open:
     """A mapping or sequence still being read."""
@@ -198,15 +201,17 @@ class Composer:
         if isinstance(node, ScalarNode) and isinstance(node.value, str):
             return node
         shown = repr(node.text) if isinstance(node, ScalarNode) else "a list or mapping"
-        self._problems.append(
-            YamlProblem(
-                "KB013",
-                f"keys are field names, but this key is {shown}; quote it if it is a name",
-                node.line,
-                node.column,
-            )
-        )
+        message = f"keys are field names, but this key is {shown}; quote it if it is a name"
+        if isinstance(node, MappingNode) and _looks_like_a_variable(node):
+            message = f"this is not a key but a {{{{variable}}}}: {QUOTE_TEMPLATES}"
+        self._problems.append(YamlProblem("KB013", message, node.line, node.column))
         return _SKIP_VALUE
+
+
+def _looks_like_a_variable(node: MappingNode) -> bool:
+    """`{{brand}}` unquoted: a mapping whose one key is `brand`, with no value."""
+    values = list(node.fields.values())
+    return len(values) == 1 and isinstance(values[0], ScalarNode) and values[0].value is None
 
 
 def _where(event: yaml.Event) -> tuple[int, int]:

@@ -4,7 +4,9 @@ Safety comes from never constructing objects: libyaml (or PyYAML's pure-Python p
 libyaml is missing) only produces parse events, and `composer` turns them into `nodes` itself.
 That also lets every bound be enforced while reading, before any work is wasted:
 
-- the file size, checked here before reading (and again while reading, for pipes and devices);
+- regular files only: a FIFO would block the reader and a device may never end (`-` reads
+  standard input instead, to the same cap);
+- the file size, checked here before reading (and again while reading, for a growing file);
 - the nesting depth and the node count, aliases counted as copies (`composer`);
 - tags: only the YAML core ones (`!!str`, `!!int`, ...); `!!python/...` and custom tags fail
   (`scalars`, which also resolves scalars by YAML 1.2, as editors do).
@@ -16,11 +18,13 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
+from typing import BinaryIO
 
 import yaml
 
-from kling_batch.manifest.composer import Composer
+from kling_batch.manifest.composer import QUOTE_TEMPLATES, Composer
 from kling_batch.manifest.nodes import Document, ScalarNode, YamlProblem
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -33,20 +37,19 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udff
 
 def read_text(path: Path) -> str:
     """The file's text, refusing what is not a readable UTF-8 file of at most MAX_FILE_BYTES."""
+    return decode(_read_file(path))
+
+
+def read_stream(stream: BinaryIO) -> str:
+    """The text of a stream (standard input), read to MAX_FILE_BYTES and no further."""
     try:
-        with path.open("rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size > MAX_FILE_BYTES:
-                raise _too_large(size)
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise YamlProblem("KB001", "no such file") from None
-    except IsADirectoryError:
-        raise YamlProblem("KB001", "this is a folder, not a manifest file") from None
-    except PermissionError:
-        raise YamlProblem("KB001", "permission denied") from None
+        return decode(stream.read(MAX_FILE_BYTES + 1))
     except OSError as exc:
-        raise YamlProblem("KB001", f"cannot read the file: {exc.strerror or exc}") from None
+        raise YamlProblem("KB001", f"cannot read it: {exc.strerror or exc}") from None
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 text of a manifest's bytes, within the size cap and without control characters."""
     if len(data) > MAX_FILE_BYTES:
         raise _too_large(None)
     try:
@@ -64,6 +67,51 @@ def read_text(path: Path) -> str:
             column,
         )
     return text
+
+
+def _read_file(path: Path) -> bytes:
+    # Opening a FIFO for reading blocks until a writer comes, and a device may never end: only
+    # regular files are read. The type is checked before opening (no side effects of opening a
+    # device), and again on the open handle, in case the path changed in between; O_NONBLOCK
+    # keeps that open from waiting on a FIFO.
+    try:
+        _refuse_special(os.stat(path).st_mode)
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(descriptor, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            _refuse_special(info.st_mode)
+            if info.st_size > MAX_FILE_BYTES:
+                raise _too_large(info.st_size)
+            return handle.read(MAX_FILE_BYTES + 1)  # a file that grows is cut here
+    except FileNotFoundError:
+        raise YamlProblem("KB001", "no such file") from None
+    except IsADirectoryError:
+        raise YamlProblem("KB001", _FOLDER) from None
+    except PermissionError:
+        raise YamlProblem("KB001", "permission denied") from None
+    except OSError as exc:
+        raise YamlProblem("KB001", f"cannot read the file: {exc.strerror or exc}") from None
+
+
+_FOLDER = "this is a folder, not a manifest file"
+_SPECIAL = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _refuse_special(mode: int) -> None:
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise YamlProblem("KB001", _FOLDER)
+    kind = next((name for test, name in _SPECIAL if test(mode)), "a special file")
+    raise YamlProblem(
+        "KB001",
+        f"this is {kind}, not a file; give a file, or `-` to read the manifest from standard input",
+    )
 
 
 def parse(text: str) -> Document:
@@ -113,7 +161,9 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, text: str) -> YamlProblem:
     context_mark = exc.context_mark
     if exc.context and context_mark is not None and context_mark.line != line:
         message += f" ({exc.context} that starts on line {context_mark.line + 1})"
-    if "mapping values are not allowed" in problem:
+    if "{{" in source:
+        message += f"; {QUOTE_TEMPLATES}"
+    elif "mapping values are not allowed" in problem:
         message += (
             "; a colon followed by a space starts a new key, so quote text that contains one: "
             'prompt: "Scene: a cat"'

@@ -81,6 +81,16 @@ class StoryboardShot:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """The entry an expanded entry was made from (by `vars`, `matrix`, `rows` or `takes`)."""
+
+    template: str  # the source entry's id as written: "{{product}}-{{aspect_ratio}}"
+    position: Position  # where the source entry's id is written
+    values: tuple[tuple[str, str], ...] = ()  # its matrix combination: (("product", "mug"),)
+    row: Position | None = None  # its row of the `rows:` file: the file and line
+
+
+@dataclass(frozen=True)
 class Entry:
     """One manifest entry with defaults merged and aliases resolved: ready to become a request."""
 
@@ -99,10 +109,23 @@ class Entry:
     shot_type: ShotType | None = None  # storyboards only
     multi_prompt: tuple[StoryboardShot, ...] = ()
     position: Position | None = field(default=None, compare=False)
+    # Expansion. None of these is sent or fingerprinted: a body depends on the fields above.
+    group: str | None = None  # `takes: N`, N >= 2: the id the takes share ("mug" for "mug-take2")
+    take: int | None = None  # 1 to N with `takes: N`, N >= 2
+    origin: Origin | None = field(default=None, compare=False)  # None: written as it is
 
     @property
     def local_media(self) -> tuple[Media, ...]:
         return tuple(m for m in self.media if m.path is not None)
+
+
+@dataclass(frozen=True)
+class Move:
+    """A rename from `moved:`: the entry rendered as `old_id` is now `new_id`."""
+
+    old_id: str
+    new_id: str
+    position: Position | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -111,6 +134,7 @@ class Manifest:
     name: str
     entries: tuple[Entry, ...]
     budget: float | None = None
+    moved: tuple[Move, ...] = ()
 
     def entry(self, entry_id: str) -> Entry:
         for entry in self.entries:

@@ -5,6 +5,9 @@ any of them can point a diagnostic at the exact node it is about. Nodes are plai
 classes rather than frozen dataclasses because the loader fills containers while it reads
 events; nothing changes them afterwards. An alias is the same node object seen twice.
 
+A node's `file` is None when it was written in the manifest; expansion (`expand`) builds
+entries from nodes of other files too (a `rows:` table), and those name their file.
+
 Reading gives a `Document` (the root and the problems that did not stop reading) or raises a
 `YamlProblem` (one that did).
 """
@@ -12,6 +15,7 @@ Reading gives a `Document` (the root and the problems that did not stop reading)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 Scalar = str | int | float | bool | None
@@ -22,38 +26,49 @@ FieldPath = tuple[str | int, ...]
 class ScalarNode:
     """A scalar with its resolved value and, for error hints, the text as written."""
 
-    __slots__ = ("column", "line", "plain", "text", "value")
+    __slots__ = ("column", "file", "line", "plain", "text", "value")
 
-    def __init__(self, value: Scalar, text: str, plain: bool, line: int, column: int) -> None:
+    def __init__(
+        self,
+        value: Scalar,
+        text: str,
+        plain: bool,
+        line: int,
+        column: int,
+        file: Path | None = None,
+    ) -> None:
         self.value = value
         self.text = text
         self.plain = plain  # unquoted: the only style whose type is guessed from the text
         self.line = line  # 1-based
         self.column = column  # 1-based, in characters
+        self.file = file  # None: the manifest
 
 
 class MappingNode:
     """A mapping with text keys, in document order; `keys` keeps each key's own node."""
 
-    __slots__ = ("column", "fields", "keys", "line")
+    __slots__ = ("column", "fields", "file", "keys", "line")
 
-    def __init__(self, line: int, column: int) -> None:
+    def __init__(self, line: int, column: int, file: Path | None = None) -> None:
         self.fields: dict[str, Node] = {}
         self.keys: dict[str, ScalarNode] = {}
         self.line = line
         self.column = column
+        self.file = file
 
     def get(self, key: str) -> Node | None:
         return self.fields.get(key)
 
 
 class SequenceNode:
-    __slots__ = ("column", "items", "line")
+    __slots__ = ("column", "file", "items", "line")
 
-    def __init__(self, line: int, column: int) -> None:
+    def __init__(self, line: int, column: int, file: Path | None = None) -> None:
         self.items: list[Node] = []
         self.line = line
         self.column = column
+        self.file = file
 
 
 Node = ScalarNode | MappingNode | SequenceNode
@@ -75,6 +90,27 @@ class Document:
 
     root: Node | None
     problems: tuple[YamlProblem, ...]
+
+
+def field_label(at: FieldPath) -> str:
+    """("media", 1, "url") -> "media[1].url"."""
+    text = ""
+    for part in at:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else part
+    return text
+
+
+def stamp(node: Node, file: Path) -> None:
+    """Mark every node of a tree read from `file` (not the manifest) as coming from it."""
+    node.file = file
+    if isinstance(node, MappingNode):
+        for key in node.keys.values():
+            key.file = file
+        for value in node.fields.values():
+            stamp(value, file)
+    elif isinstance(node, SequenceNode):
+        for item in node.items:
+            stamp(item, file)
 
 
 def to_python(node: Node) -> Any:

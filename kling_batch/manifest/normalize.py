@@ -6,7 +6,9 @@ customize storyboards, `audio` skips entries with a base or feature video (it mu
 there), `shot_type` and `multi_prompt` reach storyboards only. What an entry sets itself is
 always kept, so the rules can warn about it.
 
-Every entry keeps an `EntrySource`: the nodes it was read from, for locating diagnostics.
+Every entry keeps an `EntrySource`: the nodes it was read from, for locating diagnostics. An
+entry made by expansion (`expand`) is read like a written one, and also learns how it was made:
+its origin, and its group and take.
 
 An entry with schema errors is still built, from its fields that passed, so that the rules
 which read none of its broken fields can judge it in the same pass; `Located.broken` names the
@@ -17,7 +19,7 @@ not know, which may be a misspelling of any other) is left out.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,13 +33,22 @@ from kling_batch.manifest.model import (
     Media,
     MediaType,
     Mode,
+    Move,
     Position,
     ShotType,
     StoryboardShot,
 )
-from kling_batch.manifest.nodes import FieldPath, MappingNode, Node, ScalarNode, SequenceNode
+from kling_batch.manifest.nodes import (
+    FieldPath,
+    MappingNode,
+    Node,
+    ScalarNode,
+    SequenceNode,
+    field_label,
+)
 
 if TYPE_CHECKING:
+    from kling_batch.manifest.expansion_context import Made
     from kling_batch.manifest.shape import ShapeError
 
 _STORYBOARD_ONLY = frozenset({"shot_type", "multi_prompt"})
@@ -67,8 +78,7 @@ class EntrySource:
 
     @property
     def position(self) -> Position:
-        anchor = self.node.get("id") or self.node
-        return Position(self.file, anchor.line, anchor.column)
+        return position_of(self.node.get("id") or self.node, self.file)
 
     def locate(self, at: FieldPath) -> tuple[Position, str | None]:
         """The most specific node written for `at`, and how to name the field.
@@ -95,7 +105,7 @@ class EntrySource:
             if child is None:
                 break
             node = child
-        return Position(self.file, node.line, node.column), label
+        return position_of(node, self.file), label
 
 
 @dataclass(frozen=True)
@@ -113,27 +123,32 @@ class Normalized:
     name: str | None  # None: the manifest sets none; the file's stem applies
     budget: float | None
     entries: tuple[Located, ...]
+    moved: tuple[Move, ...] = ()
 
 
-def field_label(at: FieldPath) -> str:
-    """("media", 1, "url") -> "media[1].url"."""
-    text = ""
-    for part in at:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else part
-    return text
+def position_of(node: Node, file: Path) -> Position:
+    """Where `node` was written: in its own file (a rows file), else in the manifest `file`."""
+    return Position(node.file or file, node.line, node.column)
 
 
-def normalize(root: MappingNode, file: Path, shape_errors: Sequence[ShapeError] = ()) -> Normalized:
+def normalize(
+    root: MappingNode,
+    file: Path,
+    shape_errors: Sequence[ShapeError] = (),
+    made: Mapping[tuple[str, int], Made] | None = None,
+) -> Normalized:
     """Typed entries for the entries of `root`, built from what passed the schema.
 
     `shape_errors` are the schema's findings: a field with one (on the entry, or on a default
     the entry would inherit) is left out of the entry and named in `Located.broken`. `file` is
     the manifest's path as the user gave it: diagnostics show it; local media paths resolve
-    against its folder.
+    against its folder. `made` tells how the expanded entries were made, by section and index.
     """
     damage = _Damage(shape_errors)
+    moved = _moves(root.get("moved"), file) if not damage.moves else ()
     if damage.all_entries:
-        return Normalized(name=_text(root.get("name")), budget=None, entries=())
+        return Normalized(name=_text(root.get("name")), budget=None, entries=(), moved=moved)
+    made = made or {}
     defaults = root.get("defaults")
     builder = _Builder(
         file, defaults if isinstance(defaults, MappingNode) else None, file.absolute().parent
@@ -147,10 +162,20 @@ def normalize(root: MappingNode, file: Path, shape_errors: Sequence[ShapeError] 
             if not isinstance(node, MappingNode) or (key, index) in damage.unreadable:
                 continue
             broken = damage.of_entry(key, index, kind, node)
-            located.append(builder.entry(kind, f"{key}[{index}]", node, broken))
+            how = made.get((key, index))
+            located.append(builder.entry(kind, f"{key}[{index}]", node, broken, how))
     budget = _number(root.get("budget"))
     budget = float(budget) if budget is not None else None
-    return Normalized(name=_text(root.get("name")), budget=budget, entries=tuple(located))
+    return Normalized(_text(root.get("name")), budget, tuple(located), moved)
+
+
+def _moves(node: Node | None, file: Path) -> tuple[Move, ...]:
+    items = node.items if isinstance(node, SequenceNode) else ()  # the schema passed
+    return tuple(
+        Move(_text(item.get("from")) or "", _text(item.get("to")) or "", position_of(item, file))
+        for item in items
+        if isinstance(item, MappingNode)
+    )
 
 
 class _Damage:
@@ -158,11 +183,14 @@ class _Damage:
 
     def __init__(self, shape_errors: Sequence[ShapeError]) -> None:
         self.all_entries = False  # `defaults` itself is broken: every entry would inherit it
+        self.moves = False  # `moved:` is broken somewhere
         self.unreadable: set[tuple[str, int]] = set()
         self._own: dict[tuple[str, int], set[str]] = {}
         self._defaults: set[str] = set()
         for error in shape_errors:
             path = error.path
+            if path[:1] == ("moved",):
+                self.moves = True
             if path[:1] == ("defaults",):
                 if len(path) == 1 or (len(path) == 2 and error.code == "KB103"):
                     self.all_entries = True
@@ -218,7 +246,12 @@ class _Builder:
         self._paths: dict[str, Path] = {}  # many entries share a few files: resolve each once
 
     def entry(
-        self, kind: EntryKind, label: str, node: MappingNode, broken: frozenset[str] = _INTACT
+        self,
+        kind: EntryKind,
+        label: str,
+        node: MappingNode,
+        broken: frozenset[str] = _INTACT,
+        made: Made | None = None,
     ) -> Located:
         own = node.fields
         inherited = (
@@ -275,6 +308,9 @@ class _Builder:
             shot_type=shot_type,
             multi_prompt=shots,
             position=source.position,
+            group=made.group if made is not None else None,
+            take=made.take if made is not None else None,
+            origin=made.origin if made is not None else None,
         )
         return Located(entry, source, inputs, broken)
 

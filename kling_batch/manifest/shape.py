@@ -55,6 +55,7 @@ _KEYWORDS = _ANNOTATIONS | {
     "properties",
     "patternProperties",
     "additionalProperties",
+    "propertyNames",
     "items",
     "minItems",
     "maxItems",
@@ -82,6 +83,12 @@ def manifest_shape() -> Shape:
     return compile_schema(schema())
 
 
+@cache
+def definition(name: str) -> Shape:
+    """The compiled `#/$defs/<name>` of the manifest schema: expansion checks its own fields."""
+    return _Compiler(schema()).compile_ref(f"#/$defs/{name}")
+
+
 def check_shape(root: Node) -> list[ShapeError]:
     """Every way `root` departs from the manifest schema."""
     errors: list[ShapeError] = []
@@ -101,11 +108,19 @@ class _Compiler:
 
     def compile(self) -> Shape:
         shape = self.shape(self._root)
+        self._link()
+        return shape
+
+    def compile_ref(self, ref: str) -> Shape:
+        shape = self._target(ref)
+        self._link()
+        return shape
+
+    def _link(self) -> None:
         while self._pending:  # link $refs once every target exists: references may cycle
             pending = self._pending.pop()
             assert pending.ref_name is not None
             pending.ref = self._target(pending.ref_name)
-        return shape
 
     def shape(self, raw: Any) -> Shape:
         if not isinstance(raw, Mapping):
@@ -163,6 +178,8 @@ class Shape:
         self.additional: Shape | bool = (
             additional if isinstance(additional, bool) else sub(additional)
         )
+        names = raw.get("propertyNames")
+        self.property_names = sub(names) if names is not None else None
         self.items = sub(raw["items"]) if "items" in raw else None
         self.min_items: int | None = raw.get("minItems")
         self.max_items: int | None = raw.get("maxItems")
@@ -251,6 +268,9 @@ class Shape:
         for name in self.required:
             if name not in fields:
                 errors.append(ShapeError(path, node, "KB102", f"`{name}` is missing", name))
+        if self.property_names is not None:
+            for name, key in node.keys.items():  # an error points at the key
+                self.property_names.check(key, (*path, name), errors)
         properties = self.properties
         for name, value in fields.items():
             shape = properties.get(name)

@@ -33,7 +33,7 @@ def test_example_is_valid_without_a_warning(path: Path) -> None:
 
 def test_one_example_per_capability() -> None:
     names = {path.stem for path in EXAMPLES.glob("*.yaml")}
-    assert names == {*CAPABILITIES, "campaign"}
+    assert names == {*CAPABILITIES, "campaign", "launch"}
 
 
 def test_the_campaign_mixes_every_capability_in_short_renders() -> None:

@@ -340,11 +340,18 @@ def test_unreadable_file(tmp_path: Path) -> None:
     assert (diagnostic.code, diagnostic.message) == ("KB001", "permission denied")
 
 
-def test_read_text_bounds_unsized_streams() -> None:
-    # /dev/zero reports size 0 and never ends: the read itself must stop at the cap.
+def test_devices_are_refused_before_reading() -> None:
+    # /dev/zero reports size 0 and never ends: it is not read at all.
     with pytest.raises(YamlProblem) as raised:
         read_text(Path("/dev/zero"))
-    assert raised.value.code == "KB002"
+    assert raised.value.code == "KB001"
+    assert "a character device" in raised.value.message
+
+
+def test_a_stream_is_read_to_the_cap_and_no_further() -> None:
+    with Path("/dev/zero").open("rb") as endless:
+        [diagnostic] = analyze(Path("<stdin>"), stream=endless).diagnostics
+    assert diagnostic.code == "KB002"
 
 
 # --- positions ---------------------------------------------------------------------------------
