@@ -14,18 +14,19 @@ from kling_batch.manifest.model import Entry
 
 def group_of(entry: Entry) -> str:
     """The id of the group `entry` belongs to; a plain entry's is its own id."""
-    # `Entry.group` comes with campaign-scale authoring (spec §7, being built on another branch);
-    # until it lands every entry is its own group. When it does, this becomes `entry.group or
-    # entry.id`, here and nowhere else.
-    group: str | None = getattr(entry, "group", None)
-    return group or entry.id
+    return entry.group or entry.id
 
 
 def take_of(entry: Entry) -> int | None:
     """Which take of its group `entry` is (1-based), or None for an entry without takes."""
-    # As above: `Entry.take` arrives with spec §7.
-    take: int | None = getattr(entry, "take", None)
-    return take
+    return entry.take
+
+
+def source_of(entry: Entry) -> str:
+    """The entry as written in the manifest that `entry` was expanded from (its id template,
+    `{{product}}-{{aspect_ratio}}`), which its matrix cells, rows and takes share; a plain
+    entry's is its own id. The report shows the entries of one source side by side."""
+    return entry.origin.template if entry.origin is not None else entry.id
 
 
 def grouped(entries: Iterable[Entry]) -> dict[str, list[Entry]]:
