@@ -1,9 +1,9 @@
-"""Fixtures for the client's tests: a simulator on loopback, clients wired to it."""
+"""Fixtures for the client's tests: clients wired to a simulator on loopback (`start_simulator`,
+tests/conftest.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from typing import Any
 
 import httpx
@@ -11,31 +11,15 @@ import pytest
 import stamina
 
 from kling_batch.api import ApiKey, DashScopeClient, Pacing, RetryPolicy
-from kling_batch.simulator import Simulator, SimulatorConfig, SimulatorServer
+from tests.conftest import StartSimulator, fast_pacing
+
+__all__ = ["StartSimulator"]  # start_simulator itself is in tests/conftest.py
 
 KEY = "sk-test-0123456789abcdef"
 STANDARD = "kling/kling-v3-video-generation"
 
-StartSimulator = Callable[..., tuple[Simulator, str]]
 MakeClient = Callable[..., DashScopeClient]
 TextBody = Callable[..., dict[str, Any]]
-
-
-@pytest.fixture
-def start_simulator() -> Iterator[StartSimulator]:
-    """Starts simulators on loopback (port 0) for one test; all stop when it ends.
-
-    Renders are short by default so that a task finishes within a test.
-    """
-    with ExitStack() as stack:
-
-        def start(**config: Any) -> tuple[Simulator, str]:
-            config.setdefault("render_seconds", 0.3)
-            simulator = Simulator(SimulatorConfig(**config))
-            server = stack.enter_context(SimulatorServer(simulator, port=0))
-            return simulator, server.base_url
-
-        yield start
 
 
 @pytest.fixture
@@ -64,15 +48,6 @@ def text_body() -> TextBody:
 def make_client() -> MakeClient:
     """Makes a client for a simulator: the test key, fast pacing, 4 attempts, 5 s timeouts."""
     return _make_client
-
-
-def fast_pacing() -> Pacing:
-    """For tests that are not about pacing (their simulator's limits are off or generous)."""
-    return Pacing(
-        submits_per_second=1000.0,
-        queries_per_second=1000.0,
-        upload_policies_per_second=1000.0,
-    )
 
 
 def _make_client(

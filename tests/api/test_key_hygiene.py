@@ -33,8 +33,8 @@ from kling_batch.api import (
     api_key_from_env,
 )
 from kling_batch.simulator import Faults, Simulator, SimulatorConfig, simulator_transport
+from tests.conftest import StartSimulator
 
-StartSimulator = Callable[..., tuple[Simulator, str]]
 TextBody = Callable[..., dict[str, Any]]
 
 KEY = "sk-Zz9-distinctive-Qx7Kp2Lm4Nw8"

@@ -10,9 +10,8 @@ import anyio
 import pytest
 
 from kling_batch.api import DashScopeClient, Pacing, RetryPolicy
-from kling_batch.simulator import Simulator
+from tests.conftest import StartSimulator
 
-StartSimulator = Callable[..., tuple[Simulator, str]]
 MakeClient = Callable[..., DashScopeClient]
 TextBody = Callable[..., dict[str, Any]]
 

@@ -21,9 +21,9 @@ from kling_batch.api import (
     ThrottledError,
     TransientError,
 )
-from kling_batch.simulator import Faults, Simulator
+from kling_batch.simulator import Faults
+from tests.conftest import StartSimulator
 
-StartSimulator = Callable[..., tuple[Simulator, str]]
 MakeClient = Callable[..., DashScopeClient]
 TextBody = Callable[..., dict[str, Any]]
 

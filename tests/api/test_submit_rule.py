@@ -23,9 +23,9 @@ from kling_batch.api import (
     TransientError,
 )
 from kling_batch.hashing import sha256_json
-from kling_batch.simulator import Faults, LostAnswer, Simulator
+from kling_batch.simulator import Faults, LostAnswer
+from tests.conftest import StartSimulator
 
-StartSimulator = Callable[..., tuple[Simulator, str]]
 MakeClient = Callable[..., DashScopeClient]
 TextBody = Callable[..., dict[str, Any]]
 

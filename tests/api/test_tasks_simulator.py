@@ -17,9 +17,8 @@ from kling_batch.api import (
     Task,
     TaskStatus,
 )
-from kling_batch.simulator import Simulator
+from tests.conftest import StartSimulator
 
-StartSimulator = Callable[..., tuple[Simulator, str]]
 MakeClient = Callable[..., DashScopeClient]
 TextBody = Callable[..., dict[str, Any]]
 

@@ -21,9 +21,9 @@ from kling_batch.api import (
     Upload,
 )
 from kling_batch.hashing import sha256_file
-from kling_batch.simulator import Faults, Simulator
+from kling_batch.simulator import Faults
+from tests.conftest import StartSimulator
 
-StartSimulator = Callable[..., tuple[Simulator, str]]
 MakeClient = Callable[..., DashScopeClient]
 
 STANDARD = "kling/kling-v3-video-generation"

@@ -1,5 +1,6 @@
-"""End-to-end fixtures: the simulator serves on loopback inside the test process, and the real
-`kling-batch` CLI runs against it in a subprocess, so tests can kill it like a user would."""
+"""End-to-end fixtures: the simulator serves on loopback inside the test process
+(`start_simulator`, tests/conftest.py), and the real `kling-batch` CLI runs against it in a
+subprocess, so tests can kill it like a user would."""
 
 from __future__ import annotations
 
@@ -8,9 +9,8 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,32 +18,11 @@ from typing import Any
 import httpx
 import pytest
 
-from kling_batch.simulator import Simulator, SimulatorConfig, SimulatorServer
+from tests.conftest import Sim, count_events, write_manifest_file
+
+__all__ = ["Sim"]  # the simulator on loopback: `start_simulator` (tests/conftest.py)
 
 TEST_KEY = "sk-test-e2e-0123456789abcdef"
-
-
-@dataclass
-class Sim:
-    simulator: Simulator
-    base_url: str
-
-
-@pytest.fixture
-def start_simulator() -> Iterator[Callable[..., Sim]]:
-    servers: list[SimulatorServer] = []
-
-    def start(**config: Any) -> Sim:
-        config.setdefault("render_seconds", 0.4)
-        simulator = Simulator(SimulatorConfig(**config))
-        server = SimulatorServer(simulator, host="127.0.0.1", port=0)
-        server.__enter__()
-        servers.append(server)
-        return Sim(simulator, server.base_url)
-
-    yield start
-    for server in servers:
-        server.__exit__(None, None, None)
 
 
 @dataclass
@@ -55,9 +34,7 @@ class Workspace:
         return self.root / "out"
 
     def manifest(self, body: str, name: str = "batch") -> Path:
-        path = self.root / f"{name}.yaml"
-        path.write_text(textwrap.dedent(body).lstrip(), encoding="utf-8")
-        return path
+        return write_manifest_file(self.root, body, name)
 
     def folder(self, name: str = "batch") -> Path:
         return self.output / name
@@ -104,14 +81,47 @@ def workspace(tmp_path: Path) -> Workspace:
     return Workspace(tmp_path)
 
 
+def wait_until(
+    condition: Callable[[], object],
+    what: str,
+    process: subprocess.Popen[str] | None = None,
+    timeout: float = 30,
+) -> None:
+    """Wait until `condition()` holds (a fact a test can see: a line in events.jsonl, a count
+    of the simulator's); fails if `process` ends first, since then it never will."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the run ended before {what}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
 def wait_for_file_line(path: Path, needle: str, timeout: float = 20) -> None:
     """Wait until `path` holds a line with `needle` (how tests catch a run at a given step)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and needle in path.read_text(errors="replace"):
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"{path} never showed {needle!r}")
+    wait_until(
+        lambda: path.exists() and needle in path.read_text(errors="replace"),
+        f"{path} to show {needle!r}",
+        timeout=timeout,
+    )
+
+
+def wait_for_events(
+    path: Path,
+    event: str,
+    count: int,
+    process: subprocess.Popen[str] | None = None,
+    timeout: float = 30,
+) -> None:
+    """Wait until events.jsonl holds `count` lines of `event` (how a test catches a run at its
+    n-th step)."""
+    wait_until(
+        lambda: count_events(path, event) >= count,
+        f"{count} {event!r} lines in {path}",
+        process,
+        timeout,
+    )
 
 
 def interrupt(process: subprocess.Popen[str], sig: signal.Signals, timeout: float = 30) -> int:

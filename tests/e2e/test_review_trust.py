@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 
 from kling_batch.simulator import Faults, LostAnswer
 
-from .conftest import TEST_KEY, Sim, Workspace, create_elsewhere
+from .conftest import TEST_KEY, Sim, Workspace, create_elsewhere, wait_until
 from .test_run import run_args
 from .test_trust import SMALL
 
@@ -20,7 +19,7 @@ def test_audit_adopt_never_hands_a_render_of_another_body(
     sim: Sim = start_simulator()
     manifest = workspace.manifest(SMALL)
     other = create_elsewhere(sim, "a storm at night", duration=5)  # the entry asks 3 s
-    time.sleep(0.8)  # it has rendered: its usage says 5 s
+    sim.simulator.advance(1.0)  # it has rendered: its usage says 5 s
 
     adopted = workspace.run(
         sim, "audit", str(manifest), "--output", str(workspace.output), "--adopt", "--json"
@@ -126,9 +125,7 @@ def test_look_alike_storyboards_left_unsettled_by_a_kill_and_only_converge(
     manifest = workspace.manifest(BOARDS)
     # b1's create is made, its answer hangs; kill -9 then.
     process = workspace.start(sim, *run_args(manifest, workspace, "--only", "b1"))
-    deadline = time.monotonic() + 20
-    while sim.simulator.stats().creates < 1 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: sim.simulator.stats().creates == 1, "b1's create to arrive", process)
     process.kill()
     process.communicate(timeout=30)
     assert sim.simulator.stats().creates == 1

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import signal
-import time
 from pathlib import Path
 
-from PIL import Image
+from tests.conftest import count_events, make_image, read_events
 
-from .conftest import TEST_KEY, Sim, Workspace, interrupt, wait_for_file_line
+from .conftest import (
+    TEST_KEY,
+    Sim,
+    Workspace,
+    interrupt,
+    wait_for_events,
+    wait_for_file_line,
+    wait_until,
+)
 
 MIXED = """
     version: 1
@@ -72,10 +78,6 @@ def simple_manifest(workspace: Workspace, count: int, prefix: str = "shot") -> P
     return workspace.manifest(SIMPLE.format(shots=shots))
 
 
-def make_image(path: Path) -> None:
-    Image.new("RGB", (640, 360), (200, 120, 40)).save(path)
-
-
 def run_args(manifest: Path, workspace: Workspace, *extra: str) -> list[str]:
     return [
         "run",
@@ -122,7 +124,7 @@ def test_mixed_manifest_runs_to_completion(start_simulator, workspace: Workspace
     stats = sim.simulator.stats()
     assert stats.creates == 7
     assert stats.duplicate_creates == 0
-    events = [json.loads(x) for x in (workspace.folder() / "events.jsonl").read_text().splitlines()]
+    events = read_events(workspace.folder() / "events.jsonl")
     assert {e["event"] for e in events} >= {"submit", "submitted", "poll", "download", "entry_done"}
     for written in workspace.output.rglob("*"):
         if written.is_file():
@@ -283,6 +285,41 @@ def test_sigint_saves_state_and_exits_130(start_simulator, workspace: Workspace)
     assert stats.duplicate_creates == 0
 
 
+def test_a_second_ctrl_c_stops_waiting_for_a_create_on_the_wire_and_exits_130(
+    start_simulator, workspace: Workspace
+) -> None:
+    """After Ctrl-C a create on the wire gets 30 s to answer; a user who presses Ctrl-C again
+    (the natural reaction to a stuck program) stops that wait, and still gets 130 and a state
+    the next run settles, not Python's KeyboardInterrupt."""
+    sim = start_simulator(hang_seconds=20.0)
+    manifest = workspace.manifest(
+        """
+        version: 1
+        name: batch
+        defaults: {mode: std, duration: 3, aspect_ratio: "16:9"}
+        shots:
+          - {id: stuck, prompt: "a create whose answer never comes [sim:lost]"}
+        """
+    )
+    events = workspace.folder() / "events.jsonl"
+    process = workspace.start(sim, *run_args(manifest, workspace, "--json"))
+    wait_for_events(events, "submit", 1, process)
+    # The create is on the wire, inside its shield.
+    wait_until(lambda: sim.simulator.stats().creates == 1, "the create to arrive", process)
+
+    process.send_signal(signal.SIGINT)
+    wait_for_events(events, "interrupted", 1, process)
+    process.send_signal(signal.SIGINT)  # "it's stuck": the user presses Ctrl-C again
+    _, stderr = process.communicate(timeout=15)  # well before the shield's 30 s, or the hang's 20
+
+    assert process.returncode == 130, stderr[-800:]
+    assert "Traceback" not in stderr
+    lines = read_events(events)
+    assert [e["event"] for e in lines if e["event"] == "interrupted"] == ["interrupted"] * 2
+    (ambiguous,) = [e for e in lines if e["event"] == "submit_ambiguous"]
+    assert "before the run stopped" in ambiguous["reason"]
+
+
 def test_fault_mix_converges_without_duplicates(start_simulator, workspace: Workspace) -> None:
     from kling_batch.simulator import Faults
 
@@ -313,23 +350,27 @@ def test_fault_mix_converges_without_duplicates(start_simulator, workspace: Work
         assert_verified(workspace, entry_id, row)
 
 
-def test_sigkill_at_random_moments_loses_nothing_and_pays_once(
+# Where each run is killed: after its n-th line of an event in events.jsonl. Intents recorded
+# with their creates maybe on the wire, tasks just claimed, polls, downloads, in that order.
+KILL_POINTS = [("submit", 1), ("submitted", 3), ("poll", 2), ("submit", 2), ("download", 1)]
+
+
+def test_sigkill_at_every_step_loses_nothing_and_pays_once(
     start_simulator, workspace: Workspace
 ) -> None:
     sim = start_simulator(render_seconds=0.6)
     manifest = simple_manifest(workspace, 20)
-    rng = random.Random(1234)
-    kills = 0
-    for _ in range(5):
+    events = workspace.folder() / "events.jsonl"
+    for event, nth in KILL_POINTS:
+        before = count_events(events, event)
         process = workspace.start(sim, *run_args(manifest, workspace, "--concurrency", "6"))
-        time.sleep(rng.uniform(0.4, 1.6))
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-            kills += 1
+        wait_for_events(events, event, before + nth, process)
+        process.kill()
         process.communicate(timeout=30)
+        assert process.returncode == -signal.SIGKILL
     final = workspace.run(sim, *run_args(manifest, workspace), timeout=120)
 
-    assert kills >= 3
+    assert count_events(events, "run_started") == len(KILL_POINTS) + 1
     assert final.returncode == 0, final.stderr[-3000:]
     stats = sim.simulator.stats()
     assert stats.duplicate_creates == 0
@@ -379,11 +420,10 @@ def test_a_simulated_run_stopped_by_sigterm_resumes_to_the_end(workspace: Worksp
 
     assert interrupt(process, signal.SIGTERM) == 130
     finished = [
-        json.loads(line)
-        for line in (workspace.folder() / "events.jsonl").read_text().splitlines()
-        if '"run_finished"' in line
+        e for e in read_events(workspace.folder() / "events.jsonl") if e["event"] == "run_finished"
     ]
-    assert finished[-1]["interrupted"] is True and finished[-1]["unfinished"] >= 1
+    # Stopped at its first task, long before a 2 s render ends: nothing is finished.
+    assert finished[-1]["interrupted"] is True and finished[-1]["unfinished"] == 6
     resumed = workspace.run(None, *args, str(workspace.output), "--poll-interval", "0.2")
 
     # The first simulator ended with its process: the resumed run renders those entries again.

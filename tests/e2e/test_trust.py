@@ -8,17 +8,16 @@ must pay for nothing twice under each, and outputs stay bound to the service the
 from __future__ import annotations
 
 import json
-import random
 import signal
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
 
 from kling_batch.simulator import Faults, ListZone, LostAnswer, StoryboardEcho
+from tests.conftest import count_events
 
-from .conftest import Sim, Workspace, create_elsewhere
+from .conftest import Sim, Workspace, create_elsewhere, wait_for_events
 from .test_run import assert_verified, run_args
 
 MODES = [(zone, echo) for zone in ListZone for echo in StoryboardEcho]
@@ -90,6 +89,20 @@ SIGKILL_MODES = [
 ]
 
 
+# Where each of the eight runs is killed: after its n-th line of an event in events.jsonl. Sends
+# first, while most entries are still to be sent; then polls and downloads of what is in flight.
+SIGKILL_POINTS = [
+    ("submit", 1),
+    ("submitted", 1),
+    ("submit", 2),
+    ("poll", 1),
+    ("submitted", 2),
+    ("download", 1),
+    ("poll", 2),
+    ("download", 2),
+]
+
+
 @pytest.mark.parametrize(
     ("zone", "echo"), SIGKILL_MODES, ids=[f"{z}-{e}" for z, e in SIGKILL_MODES]
 )
@@ -104,37 +117,18 @@ def test_eight_sigkills_with_lost_creates_pay_once(
         faults=Faults(lost_create=0.1, lost_answer=LostAnswer.RESET),
     )
     manifest = campaign(workspace, shots=14, storyboards=4)
-    rng = random.Random(f"{zone}-{echo}")
     events = workspace.folder() / "events.jsonl"
-    kills = 0
-    while kills < 8:
-        started = _runs_started(events)
+    for event, nth in SIGKILL_POINTS:
+        before = count_events(events, event)
         process = workspace.start(sim, *run_args(manifest, workspace, "--concurrency", "5"))
-        # Kill it at a random moment once it has started work (or let it finish): however slow
-        # the machine is to start Python, the kill lands inside the run.
-        deadline = time.monotonic() + 30
-        while _runs_started(events) == started and process.poll() is None:
-            assert time.monotonic() < deadline, "the run never started"
-            time.sleep(0.02)
-        time.sleep(rng.uniform(0.0, 1.0))
-        if process.poll() is not None:
-            process.communicate(timeout=30)
-            if process.returncode == 0:
-                break
-            continue
-        process.send_signal(signal.SIGKILL)
+        wait_for_events(events, event, before + nth, process)
+        process.kill()
         process.communicate(timeout=30)
-        kills += 1
+    assert count_events(events, "run_started") == len(SIGKILL_POINTS)
 
     converge(sim, workspace, manifest)
 
     assert_paid_once_and_verified(sim, workspace, 18)
-
-
-def _runs_started(events: Path) -> int:
-    if not events.exists():
-        return 0
-    return events.read_text(errors="replace").count('"run_started"')
 
 
 # -- an output belongs to one service and one account -------------------------------------
@@ -260,7 +254,7 @@ def test_audit_lists_exactly_the_unclaimed_tasks(
     assert workspace.run(sim, *run_args(manifest, workspace)).returncode == 0
     look_alike = create_elsewhere(sim, "a calm sea")
     stranger = create_elsewhere(sim, "a mountain road")
-    time.sleep(0.6)  # let them render
+    sim.simulator.advance(1.0)  # they have rendered
     creates = sim.simulator.stats().creates
 
     audit = workspace.run(sim, "audit", str(manifest), "--output", str(workspace.output), "--json")

@@ -7,7 +7,6 @@ flight, mid-submit or rendered but not downloaded.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,10 +15,7 @@ from typing import Any
 
 import anyio
 import pytest
-from PIL import Image
 
-from kling_batch.api import ApiKey, Pacing, RetryPolicy
-from kling_batch.batch import run_manifest
 from kling_batch.manifest import load
 from kling_batch.manifest.model import Manifest
 from kling_batch.plan import Plan, build_plan
@@ -27,26 +23,23 @@ from kling_batch.prices import PriceTable
 from kling_batch.runner.artifacts import OutputLayout
 from kling_batch.runner.connection import Connection
 from kling_batch.runner.events import Event
-from kling_batch.runner.options import RunOptions, RunSummary
+from kling_batch.runner.options import RunSummary
 from kling_batch.runner.state import StateStore
-from kling_batch.simulator import Simulator, SimulatorConfig, SimulatorServer
+from kling_batch.simulator import Simulator
+from tests.conftest import FAST as SHARED_FAST
+from tests.conftest import (
+    QUICK_RETRY,
+    StartSimulator,
+    loopback,
+    make_image,
+    run,
+    write_manifest,
+)
 
-# Quick renders, no rate limits on either side, no waits between retries.
-FAST: dict[str, Any] = {
-    "render_seconds": 0.15,
-    "render_jitter": 0.0,
-    "submit_rate": None,
-    "query_rate": None,
-    "list_rate": None,
-    "cancel_rate": None,
-    "policy_rate": None,
-}
-QUICK_RETRY = RetryPolicy(attempts=2, base_delay=0.0, jitter=0.0, timeout=10.0)
+__all__ = ["QUICK_RETRY", "make_image"]
 
-
-def make_image(path: Path, colour: tuple[int, int, int] = (200, 120, 40)) -> Path:
-    Image.new("RGB", (640, 360), colour).save(path)
-    return path
+# Renders a little longer than the suite's default: a stop at an event lands before they end.
+FAST: dict[str, Any] = {**SHARED_FAST, "render_seconds": 0.15}
 
 
 @dataclass
@@ -85,9 +78,7 @@ class Bench:
         return self.root / "out"
 
     def manifest(self, body: str, name: str = "batch") -> Manifest:
-        path = self.root / f"{name}.yaml"
-        path.write_text(textwrap.dedent(body).lstrip(), encoding="utf-8")
-        return load(path)
+        return write_manifest(self.root, body, name)
 
     def reload(self, manifest: Manifest) -> Manifest:
         return load(manifest.path)
@@ -96,31 +87,13 @@ class Bench:
         return OutputLayout.for_manifest(self.output, manifest.name)
 
     def connection(self) -> Connection:
-        return Connection(
-            base_url=self.base_url,
-            api_key=ApiKey("sk-plan-tests-0123456789"),
-            pacing=Pacing(1000, 1000, upload_policies_per_second=1000),
-            retry=QUICK_RETRY,
-        )
+        return loopback(self.base_url)
 
     def run(
         self, manifest: Manifest, *, stop: StopAt | None = None, **options: Any
     ) -> RunSummary | None:
         """Run the manifest to the end (its summary), or until `stop` fires (None)."""
-        options.setdefault("poll_interval", 0.05)
-        run_options = RunOptions(handle_signals=False, **options)
-
-        async def go() -> RunSummary | None:
-            scope = anyio.CancelScope()
-            if stop is not None:
-                stop.scope = scope
-            with scope:
-                return await run_manifest(
-                    manifest, self.connection(), self.output, run_options, [stop] if stop else []
-                )
-            return None
-
-        return anyio.run(go)
+        return run(manifest, self.output, self.connection(), stop=stop, **options)
 
     @contextmanager
     def store(self, manifest: Manifest) -> Iterator[StateStore]:
@@ -143,20 +116,16 @@ MakeBench = Callable[..., Bench]
 
 
 @pytest.fixture
-def make_bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Bench]]:
+def make_bench(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start_simulator: StartSimulator
+) -> Callable[..., Bench]:
     monkeypatch.delenv("KLING_BATCH_PRICES", raising=False)
-    servers: list[SimulatorServer] = []
 
     def make(**config: Any) -> Bench:
-        simulator = Simulator(SimulatorConfig(**{**FAST, **config}))
-        server = SimulatorServer(simulator, host="127.0.0.1", port=0)
-        server.__enter__()
-        servers.append(server)
-        return Bench(tmp_path, simulator, server.base_url)
+        simulator, base_url = start_simulator(**{**FAST, **config})
+        return Bench(tmp_path, simulator, base_url)
 
-    yield make
-    for server in servers:
-        server.__exit__(None, None, None)
+    return make
 
 
 @pytest.fixture

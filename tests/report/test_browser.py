@@ -12,24 +12,17 @@ from __future__ import annotations
 
 import base64
 import io
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 from PIL import Image
 
-from kling_batch.api import ApiKey
-from kling_batch.batch import run_manifest
-from kling_batch.manifest import load
 from kling_batch.report import write_report
 from kling_batch.runner.artifacts import OutputLayout
-from kling_batch.runner.connection import Connection
-from kling_batch.runner.options import RunOptions
 from kling_batch.runner.state import StateStore
-from kling_batch.simulator import Simulator, SimulatorConfig, simulator_transport
+from tests.conftest import fast_simulator, run, write_manifest
 
 from .cdp import Page, find_chromium, launch
 
@@ -76,17 +69,9 @@ def chromium() -> str:
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A run of MANIFEST on the in-process simulator, then its report."""
     root = tmp_path_factory.mktemp("review")
-    path = root / "review.yaml"
-    path.write_text(textwrap.dedent(MANIFEST).lstrip(), encoding="utf-8")
-    manifest = load(path)
-    simulator = Simulator(SimulatorConfig(render_seconds=0.3))
-    connection = Connection(
-        base_url="http://localhost/api/v1",
-        api_key=ApiKey("simulated-key"),
-        transport=simulator_transport(simulator),
-    )
-    options = RunOptions(poll_interval=0.05, handle_signals=False)
-    summary = anyio.run(run_manifest, manifest, connection, root / "out", options, None)
+    manifest = write_manifest(root, MANIFEST, "review")
+    summary = run(manifest, root / "out", fast_simulator())
+    assert summary is not None
     assert sorted(k for k, v in summary.states.items() if v == "done") == sorted(DONE)
     layout = OutputLayout.for_manifest(root / "out", manifest.name)
     store = StateStore(layout.state, readonly=True)

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import anyio
 import httpx
 import pytest
 
 from kling_batch.api import ApiKey, DashScopeClient
 from kling_batch.runner.downloads import DownloadError, DownloadPolicy, UrlExpired, download_file
-from kling_batch.simulator import Faults, Simulator, SimulatorConfig, SimulatorServer
+from kling_batch.simulator import Faults
+from tests.conftest import Sim, StartSimulator
 
 QUICK = DownloadPolicy(attempts=8, backoff=0.01, max_backoff=0.05)
 
 
-async def video_urls(base_url: str, count: int) -> list[str]:
-    async with DashScopeClient(base_url, ApiKey("sk-downloads-test-0000")) as client:
+async def video_urls(sim: Sim, count: int) -> list[str]:
+    async with DashScopeClient(sim.base_url, ApiKey("sk-downloads-test-0000")) as client:
         tasks = [
             await client.create_task(
                 {
@@ -29,7 +28,7 @@ async def video_urls(base_url: str, count: int) -> list[str]:
             )
             for n in range(count)
         ]
-        await anyio.sleep(0.05)
+        sim.simulator.advance(1.0)  # every render has ended
         urls = []
         for task in tasks:
             done = await client.get_task(task.task_id)
@@ -38,26 +37,18 @@ async def video_urls(base_url: str, count: int) -> list[str]:
         return urls
 
 
-@pytest.fixture
-async def truncating_server() -> AsyncIterator[str]:
-    simulator = Simulator(
-        SimulatorConfig(render_seconds=0.0, seed=3, faults=Faults(truncated_download=0.5))
-    )
-    with SimulatorServer(simulator, port=0) as server:
-        yield server.base_url
-
-
 @pytest.mark.anyio
 async def test_cut_downloads_resume_with_range_and_verify(
-    truncating_server: str, tmp_path: Path
+    start_simulator: StartSimulator, tmp_path: Path
 ) -> None:
+    sim = start_simulator(render_seconds=0.0, seed=3, faults=Faults(truncated_download=0.5))
     ranges: list[str] = []
 
     async def note_range(request: httpx.Request) -> None:
         if "range" in request.headers:
             ranges.append(request.headers["range"])
 
-    urls = await video_urls(truncating_server, 6)
+    urls = await video_urls(sim, 6)
     async with httpx.AsyncClient(event_hooks={"request": [note_range]}) as http:
         kept = [
             await download_file(http, url, tmp_path / f"v{n}.mp4", policy=QUICK)
@@ -75,14 +66,14 @@ async def test_cut_downloads_resume_with_range_and_verify(
 
 
 @pytest.mark.anyio
-async def test_a_refused_url_asks_for_fresh_urls(tmp_path: Path) -> None:
-    simulator = Simulator(SimulatorConfig(render_seconds=0.0))
-    with SimulatorServer(simulator, port=0) as server:
-        (url,) = await video_urls(server.base_url, 1)
-        forged = url.replace("Signature=", "Signature=x")
-        async with httpx.AsyncClient() as http:
-            with pytest.raises(UrlExpired):
-                await download_file(http, forged, tmp_path / "v.mp4", policy=QUICK)
+async def test_a_refused_url_asks_for_fresh_urls(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    (url,) = await video_urls(start_simulator(render_seconds=0.0), 1)
+    forged = url.replace("Signature=", "Signature=x")
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(UrlExpired):
+            await download_file(http, forged, tmp_path / "v.mp4", policy=QUICK)
     assert not (tmp_path / "v.mp4").exists()
 
 

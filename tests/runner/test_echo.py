@@ -95,13 +95,12 @@ def test_a_basis_survives_its_json() -> None:
 async def test_the_gate_holds_look_alikes_one_at_a_time_and_others_side_by_side() -> None:
     gate = LookalikeGate()
     inside: set[str] = set()
-    seen_together: set[frozenset[str]] = set()
+    release = {name: anyio.Event() for name in ("board-a", "board-b", "shot", "other-model")}
 
     async def create(name: str, model: str, tokens: frozenset[str]) -> None:
         async with gate.hold(model, tokens):
             inside.add(name)
-            seen_together.update(frozenset({name, other}) for other in inside if other != name)
-            await anyio.sleep(0.05)
+            await release[name].wait()
             inside.discard(name)
 
     async with anyio.create_task_group() as group:
@@ -109,18 +108,24 @@ async def test_the_gate_holds_look_alikes_one_at_a_time_and_others_side_by_side(
         group.start_soon(create, "board-b", "m", frozenset({""}))
         group.start_soon(create, "shot", "m", frozenset({"a cat"}))
         group.start_soon(create, "other-model", "n", frozenset({""}))
-    # The two silent storyboards of one model never overlapped; the rest ran beside them.
-    assert frozenset({"board-a", "board-b"}) not in seen_together
-    assert frozenset({"board-a", "shot"}) in seen_together
-    assert frozenset({"board-a", "other-model"}) in seen_together
+        await anyio.wait_all_tasks_blocked()
+        # The first silent storyboard holds its class and the second waits; the rest are beside.
+        assert inside == {"board-a", "shot", "other-model"}
+        release["board-a"].set()
+        await anyio.wait_all_tasks_blocked()
+        assert inside == {"board-b", "shot", "other-model"}
+        for event in release.values():
+            event.set()
+    assert inside == set()
 
 
 @pytest.mark.anyio
 async def test_a_cancelled_holder_lets_the_next_one_in() -> None:
     gate = LookalikeGate()
-    with anyio.move_on_after(0.05):
+    with anyio.CancelScope() as scope:
         async with gate.hold("m", None):
-            await anyio.sleep(1)
+            scope.cancel()
+            await anyio.sleep_forever()
     with anyio.fail_after(1):
         async with gate.hold("m", None):
             pass

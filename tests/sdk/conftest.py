@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from kling_batch.simulator import Simulator, SimulatorConfig, SimulatorServer
+from tests.conftest import FAST
 
 dashscope = pytest.importorskip(
     "dashscope", reason="the vendor SDK is a test-only dependency: pip install -e '.[dev]'"
@@ -23,15 +24,7 @@ OMNI = "kling/kling-v3-omni-video-generation"
 KEY = "sk-sdk-conformance"
 # Renders end as soon as they start, so the SDK's wait() (which sleeps 1 s between queries)
 # finds them done on its first query; a test that needs a render in flight asks for longer.
-QUICK: dict[str, Any] = {
-    "render_seconds": 0.0,
-    "render_jitter": 0.0,
-    "submit_rate": None,
-    "query_rate": None,
-    "list_rate": None,
-    "cancel_rate": None,
-    "policy_rate": None,
-}
+QUICK: dict[str, Any] = {**FAST, "render_seconds": 0.0}
 
 Serve = Callable[..., SimulatorServer]
 

@@ -20,6 +20,7 @@ from kling_batch.simulator import (
     SimulatorServer,
     simulator_transport,
 )
+from tests.conftest import FAST as SHARED_FAST
 
 STANDARD = "kling/kling-v3-video-generation"
 OMNI = "kling/kling-v3-omni-video-generation"
@@ -40,16 +41,8 @@ FRAME = image_bytes()
 # an input video.
 SAMPLE_CLIP = resources.files("kling_batch.simulator").joinpath("sample.mp4").read_bytes()
 
-# Quick renders and no rate limits, unless a test asks for them.
-FAST: dict[str, Any] = {
-    "render_seconds": 0.2,
-    "render_jitter": 0.0,
-    "submit_rate": None,
-    "query_rate": None,
-    "list_rate": None,
-    "cancel_rate": None,
-    "policy_rate": None,
-}
+# No rate limits unless a test asks for them; renders long enough to be caught running.
+FAST: dict[str, Any] = {**SHARED_FAST, "render_seconds": 0.2}
 
 
 def body(

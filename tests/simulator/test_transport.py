@@ -8,13 +8,12 @@ import httpx
 import pytest
 
 from kling_batch.simulator import Faults, Simulator, SimulatorConfig
-
-FAST = SimulatorConfig(render_seconds=0.05, render_jitter=0.0, submit_rate=None, query_rate=None)
+from tests.conftest import fast_simulator
 
 
 @pytest.mark.anyio
 async def test_a_whole_render_in_process(in_process) -> None:
-    sim = Simulator(FAST)
+    sim = fast_simulator()
     async with in_process(sim) as api:
         _, url = await api.upload()
         payload = api.body("x", media=[{"type": "first_frame", "url": url}], watermark=True)
@@ -32,7 +31,7 @@ async def test_a_whole_render_in_process(in_process) -> None:
 
 @pytest.mark.anyio
 async def test_errors_are_answers_in_process(in_process) -> None:
-    async with in_process(Simulator(FAST)) as api:
+    async with in_process(fast_simulator()) as api:
         answer = await api.create(api.body(model="nope"))
         head = await api.client.post("/services/aigc/video-generation/video-synthesis", json={})
     assert answer.status_code == 404 and answer.json()["code"] == "ModelNotFound"
@@ -72,7 +71,7 @@ async def test_a_slow_answer_in_process_honours_the_read_timeout(in_process) -> 
 
 @pytest.mark.anyio
 async def test_a_truncated_download_in_process(in_process) -> None:
-    sim = Simulator(FAST)
+    sim = fast_simulator()
     async with in_process(sim) as api:
         task_id = await api.create_id(api.body())
         url = (await api.wait_for(task_id, "SUCCEEDED"))["output"]["video_url"]

@@ -1,64 +1,57 @@
-"""In-process runs against the simulator (no sockets, no rate limits): fast and deterministic."""
+"""In-process runs against the simulator (no sockets, no rate limits): fast and deterministic.
+
+The names the resilience tests use, over the suite's shared harness (tests/conftest.py).
+"""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 
-from kling_batch.api import ApiKey, Pacing, RetryPolicy
-from kling_batch.batch import run_manifest
-from kling_batch.manifest import load
 from kling_batch.manifest.model import Manifest
 from kling_batch.runner.connection import Connection
-from kling_batch.runner.options import RunOptions, RunSummary
+from kling_batch.runner.options import RunSummary
+from kling_batch.runner.records import EntryRecord
 from kling_batch.runner.state import StateStore
-from kling_batch.simulator import Simulator, SimulatorConfig, simulator_transport
+from kling_batch.simulator import Simulator, simulator_transport
+from tests.conftest import (
+    FAST,
+    QUICK_RETRY,
+    fast_simulator,
+    in_process,
+    read_events,
+    write_manifest,
+)
+from tests.conftest import run as run_in_process
 
-FAST: dict[str, Any] = {
-    "render_seconds": 0.1,
-    "render_jitter": 0.0,
-    "submit_rate": None,
-    "query_rate": None,
-    "list_rate": None,
-    "cancel_rate": None,
-    "policy_rate": None,
-}
-QUICK_RETRY = RetryPolicy(attempts=2, base_delay=0.0, jitter=0.0, timeout=10.0)
+__all__ = [
+    "FAST",
+    "QUICK_RETRY",
+    "connection",
+    "events",
+    "record",
+    "run",
+    "sim_transport",
+    "simulator",
+    "store",
+    "write_manifest",
+]
 
-
-def simulator(**config: Any) -> Simulator:
-    return Simulator(SimulatorConfig(**{**FAST, **config}))
-
-
-def write_manifest(root: Path, body: str, name: str = "batch") -> Manifest:
-    path = root / f"{name}.yaml"
-    path.write_text(textwrap.dedent(body).lstrip(), encoding="utf-8")
-    return load(path)
-
-
-def connection(transport: httpx.AsyncBaseTransport) -> Connection:
-    return Connection(
-        base_url="http://localhost/api/v1",
-        api_key=ApiKey("sk-review-tests-0123456789"),
-        transport=transport,
-        pacing=Pacing(1000, 1000, upload_policies_per_second=1000),
-        retry=QUICK_RETRY,
-    )
+simulator = fast_simulator
+connection = in_process
 
 
 def run(
     manifest: Manifest,
     output: Path,
-    transport: httpx.AsyncBaseTransport,
+    transport: httpx.AsyncBaseTransport | Connection,
     **options: Any,
 ) -> RunSummary:
-    options.setdefault("poll_interval", 0.05)
-    run_options = RunOptions(handle_signals=False, **options)
-    return anyio.run(run_manifest, manifest, connection(transport), output, run_options)
+    summary = run_in_process(manifest, output, transport, **options)
+    assert summary is not None  # no stop was asked for
+    return summary
 
 
 def sim_transport(sim: Simulator) -> httpx.AsyncBaseTransport:
@@ -69,7 +62,7 @@ def store(output: Path, name: str = "batch") -> StateStore:
     return StateStore(output / name / "state.sqlite3", readonly=True)
 
 
-def record(output: Path, entry_id: str, name: str = "batch"):  # type: ignore[no-untyped-def]
+def record(output: Path, entry_id: str, name: str = "batch") -> EntryRecord | None:
     opened = store(output, name)
     try:
         return opened.get(entry_id)
@@ -78,7 +71,4 @@ def record(output: Path, entry_id: str, name: str = "batch"):  # type: ignore[no
 
 
 def events(output: Path, name: str = "batch") -> list[dict[str, Any]]:
-    import json
-
-    path = output / name / "events.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    return read_events(output / name / "events.jsonl")

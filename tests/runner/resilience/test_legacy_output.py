@@ -1,6 +1,10 @@
-"""A store from before worlds were recorded, caught with a task in flight: it cannot say whether
-it was simulated (it holds no video URL yet). A real service that knows its task claims it and
-the run goes on without paying again; one that does not is refused, with nothing sent."""
+"""A store from before worlds were recorded, caught with a task in flight, is claimed or refused
+by asking the service once.
+
+The fault: the store cannot say whether it was simulated (it holds no video URL yet). The
+promise: a real service that knows its task claims the output, and the run polls that task
+instead of paying again; one that does not know it is refused, with nothing sent.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +16,12 @@ import anyio
 import pytest
 
 from kling_batch.api import ApiKey, DashScopeClient
-from kling_batch.batch import run_manifest
 from kling_batch.manifest import fingerprint, request_body
 from kling_batch.runner.echo import EchoBasis
-from kling_batch.runner.options import RunOptions
 from kling_batch.runner.state import StateStore
 from kling_batch.runner.world import WorldMismatch
 
-from .helpers import QUICK_RETRY, connection, sim_transport, simulator, write_manifest
+from .helpers import QUICK_RETRY, connection, run, sim_transport, simulator, write_manifest
 
 SHOT = """
     version: 1
@@ -72,9 +74,7 @@ def test_a_real_service_that_knows_the_task_claims_the_output(tmp_path: Path) ->
     output = _legacy_output_in_flight(tmp_path, maker)
     manifest = write_manifest(tmp_path, SHOT)
 
-    summary = anyio.run(
-        run_manifest, manifest, conn, output, RunOptions(handle_signals=False, poll_interval=0.05)
-    )
+    summary = run(manifest, output, conn)
 
     assert summary.all_done
     assert sim.stats().creates == 1  # the task in flight was polled, not paid for again
@@ -93,5 +93,5 @@ def test_a_service_that_does_not_know_the_task_is_refused(tmp_path: Path) -> Non
     manifest = write_manifest(tmp_path, SHOT)
 
     with pytest.raises(WorldMismatch, match="cannot tell whether its videos are real"):
-        anyio.run(run_manifest, manifest, conn, output, RunOptions(handle_signals=False))
+        run(manifest, output, conn)
     assert sim.stats().creates == 0

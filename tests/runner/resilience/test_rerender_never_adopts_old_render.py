@@ -1,5 +1,11 @@
-"""A re-render whose create is answered 500 (nothing created) adopts the entry's *previous*
-task: `store.forget` drops its claim, and settling matches on model + prompt only."""
+"""A re-render whose create is lost never takes the entry's previous render for its own.
+
+The fault: the entry is rendered (3 s), then changed to 5 s; the re-render's first create is
+answered 500 and creates nothing ([sim:error]), so it is settled with the task list, where the
+previous task (same model and prompt, no longer the entry's) shows. The promise: that task's
+usage (3 s) does not fit the body sent, so it is no candidate; the create is settled as never
+arrived, sent again, and the entry ends with a 5 s render of its own.
+"""
 
 from __future__ import annotations
 
@@ -35,11 +41,12 @@ def test_a_rerender_whose_create_is_lost_never_adopts_the_old_render(tmp_path: P
 
     new = record(output, "cat")
     assert new is not None
-    reconciled = [e for e in events(output) if e["event"] == "reconciled"][-1]
-    print("second run:", second.states, "last reconciled:", reconciled)
-    print("tasks created per body:", sim.stats().creates_by_body)
+    # One lost first create per body, each settled as never arrived: nothing was adopted.
+    verdicts = [e["verdict"] for e in events(output) if e["event"] == "reconciled"]
+    assert second.all_done and verdicts == ["not_created", "not_created"]
     assert new.task_id != old.task_id, (
         f"the re-render adopted the old task {old.task_id} (a {old.billed_seconds} s render) "
         f"and ended {new.state} with billed_seconds={new.billed_seconds}; the manifest asks 5 s"
     )
     assert new.billed_seconds == 5
+    assert sorted(sim.stats().creates_by_body.values()) == [1, 1]  # each body paid once

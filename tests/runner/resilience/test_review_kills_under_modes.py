@@ -1,8 +1,13 @@
-"""Review: kills at chosen moments of a create, with lost answers, under every reading of the
-docs (list zone x storyboard echo x how an answer is lost). The manifest has the hard cases:
-storyboards without a prompt (two share their first shot), two entries with identical bodies,
-and a third with their prompt but another duration. Whatever happens, each entry is paid for
-once and holds a render of its own body."""
+"""Kills at chosen moments of a create, under every reading of the docs, pay for each body once.
+
+The fault: six runs each die (kill -9) at their n-th create, either after it reached the service
+or before it left, while a third of the creates' answers are lost (reset, 500, or a hang), under
+each list zone x storyboard echo. The manifest has the hard cases: storyboards without a prompt
+(two share their first shot), two entries with identical bodies, and a third with their prompt
+but another duration. The promise: reruns converge; every entry holds a task of its own that
+renders its own body (its billed seconds); identical bodies are created once each, never one
+task for both.
+"""
 
 from __future__ import annotations
 

@@ -1,17 +1,23 @@
-"""Review: an output's world compares base URLs the way a user writes them (run_manifest
-directly, without the CLI's httpx normalisation in front)."""
+"""An output's service is compared the way a user writes base URLs.
+
+The fault: the same service spelled differently between runs (a trailing slash, the case of
+scheme and host, an explicit default port), given to the runner directly, without the CLI's
+URL normalisation in front. The promise: those are one service, so the output is reused and
+nothing is paid again; another path is another service, and that run is refused.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
 
-import anyio
 import pytest
 
-from kling_batch.runner.run import RunOptions, run_manifest
+from kling_batch.runner.options import RunSummary
+from kling_batch.runner.world import WorldMismatch
+from kling_batch.simulator import Simulator
 
-from .helpers import connection, sim_transport, simulator, write_manifest
+from .helpers import connection, run, sim_transport, simulator, write_manifest
 
 SMALL = """
     version: 1
@@ -22,11 +28,9 @@ SMALL = """
 """
 
 
-def _run(tmp_path: Path, sim, base_url: str):  # type: ignore[no-untyped-def]
-    manifest = write_manifest(tmp_path, SMALL)
+def _run(tmp_path: Path, sim: Simulator, base_url: str) -> RunSummary:
     conn = replace(connection(sim_transport(sim)), base_url=base_url)
-    options = RunOptions(handle_signals=False, poll_interval=0.05)
-    return anyio.run(run_manifest, manifest, conn, tmp_path / "out", options)
+    return run(write_manifest(tmp_path, SMALL), tmp_path / "out", conn)
 
 
 def test_trailing_slash_and_case_are_the_same_service(tmp_path: Path) -> None:
@@ -37,8 +41,6 @@ def test_trailing_slash_and_case_are_the_same_service(tmp_path: Path) -> None:
 
 
 def test_another_path_is_another_service(tmp_path: Path) -> None:
-    from kling_batch.runner.world import WorldMismatch
-
     sim = simulator()
     assert _run(tmp_path, sim, "https://dashscope.test/api/v1").all_done
     with pytest.raises(WorldMismatch):

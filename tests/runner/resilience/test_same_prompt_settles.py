@@ -1,7 +1,12 @@
-"""Two entries with the same prompt: A's create is answered 500 (nothing created) and A settles;
-while A waits to list again, B (same prompt, held up by its upload) is created and recorded.
-`_settle` passes `claimed` and `rivals` computed once, before the first look, so the second look
-sees B's task as unclaimed and without rivals, and A adopts it."""
+"""Two entries with the same prompt, a text-to-video (A) and an image-to-video (B), and a lost
+create: each still ends with a task of its own body, paid for once.
+
+The fault: A's first create is answered 500 without reaching the service (nothing is created), so
+A settles it with the task list, where B's task, of the same prompt, may show. The promise: look-
+alikes go one at a time (runner/lookalikes.py), so B's create is never on the wire while A's is
+unsettled; A never takes B's task; and when B's answer comes as late as it can, a resumed run
+still pays for each body once.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,8 @@ from pathlib import Path
 
 import anyio
 import httpx
-from PIL import Image
+
+from tests.conftest import make_image
 
 from .helpers import events, record, run, sim_transport, simulator, write_manifest
 
@@ -27,81 +33,91 @@ MANIFEST = """
 """
 
 
-class Faulty(httpx.AsyncBaseTransport):
-    """A's first create answers 500 without reaching the simulator (nothing is created);
-    B's upload policy is answered 0.3 s late, so B's intent comes after A began to settle."""
+def _is_create(request: httpx.Request) -> bool:
+    return request.method == "POST" and request.url.path.endswith("/video-synthesis")
+
+
+class FirstTextCreateFails(httpx.AsyncBaseTransport):
+    """A's first create answers 500 without reaching the simulator: nothing is created."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self.inner = inner
         self.failed_a = False
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if path.endswith("/video-synthesis") and request.method == "POST":
-            body = json.loads(request.content)
-            if "media" not in body["input"] and not self.failed_a:
-                self.failed_a = True
-                return httpx.Response(
-                    500, json={"code": "InternalError", "message": "boom", "request_id": "r"}
-                )
-        if path.endswith("/uploads"):
-            await anyio.sleep(0.3)
+        is_text = _is_create(request) and "media" not in json.loads(request.content)["input"]
+        if is_text and not self.failed_a:
+            self.failed_a = True
+            return httpx.Response(
+                500, json={"code": "InternalError", "message": "boom", "request_id": "r"}
+            )
         return await self.inner.handle_async_request(request)
 
 
+def _unsettled_spans(lines: list[dict[str, object]], entry: str) -> list[tuple[int, int]]:
+    """Where `entry`'s creates were unanswered: from each of its `submit` lines to the line that
+    gave it a task or settled it."""
+    spans, opened = [], None
+    for n, line in enumerate(lines):
+        if line.get("entry") != entry:
+            continue
+        if line["event"] == "submit":
+            opened = n
+        elif line["event"] in ("submitted", "reconciled") and opened is not None:
+            spans.append((opened, n))
+            opened = None
+    return spans
+
+
 def test_a_lost_create_never_adopts_a_sibling_entrys_task(tmp_path: Path) -> None:
-    Image.new("RGB", (640, 360), (200, 120, 40)).save(tmp_path / "start.png")
+    make_image(tmp_path / "start.png")
     sim = simulator()
     output = tmp_path / "out"
     manifest = write_manifest(tmp_path, MANIFEST)
 
-    crash: BaseException | None = None
-    try:
-        summary = run(manifest, output, Faulty(sim_transport(sim)), concurrency=2)
-        print("summary:", summary.states)
-    except BaseException as error:
-        crash = error
-        print("run_manifest raised:", repr(error))
+    summary = run(manifest, output, FirstTextCreateFails(sim_transport(sim)), concurrency=2)
+
+    assert summary.all_done
     a, b = record(output, "a-text"), record(output, "b-image")
-    print("A:", a and (a.state, a.task_id), "B:", b and (b.state, b.task_id))
-    print([e for e in events(output) if e["event"] in ("reconciled", "submitted")])
-    print("tasks created:", sim.stats().creates)
-    assert crash is None, f"run_manifest raised {crash!r}"
-    assert a is not None and b is not None
-    assert a.task_id is None or a.task_id != b.task_id
-    # A's text-to-video never reached the service; it must not hold B's (image) task.
-    reconciled = [e for e in events(output) if e["event"] == "reconciled"]
-    assert all(e.get("verdict") != "adopted" for e in reconciled), reconciled
+    assert a is not None and b is not None and a.task_id != b.task_id
+    assert a.body_sha256 != b.body_sha256
+    lines = events(output)
+    # A's text-to-video never reached the service: no task was adopted for it.
+    assert [e["verdict"] for e in lines if e["event"] == "reconciled"] == ["not_created"]
+    # While A's create was unanswered, B sent nothing.
+    b_sends = [
+        n for n, e in enumerate(lines) if e.get("entry") == "b-image" and e["event"] == "submit"
+    ]
+    for start, end in _unsettled_spans(lines, "a-text"):
+        assert not any(start < n < end for n in b_sends), lines[start : end + 1]
+    assert sim.stats().creates == 2 and sim.stats().duplicate_creates == 0
 
 
-class SlowAnswerForB(Faulty):
-    """As `Faulty`, and B's create reaches the simulator at once but its answer takes 1.2 s
-    (a slow network): A's second look happens while B's task exists and B is still mid-submit."""
+class LateAnswerForB(FirstTextCreateFails):
+    """As `FirstTextCreateFails`, and B's create reaches the simulator at once but its answer
+    comes only when nothing else in the run can move without it (the slowest network)."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await super().handle_async_request(request)
-        if request.url.path.endswith("/video-synthesis") and b"first_frame" in request.content:
-            await anyio.sleep(1.2)
+        if _is_create(request) and b"first_frame" in request.content:
+            await anyio.wait_all_tasks_blocked()
         return response
 
 
-def test_a_slow_sibling_answer_then_resume_pays_once_and_adopts_nothing_wrong(
+def test_a_late_sibling_answer_then_resume_pays_once_and_adopts_nothing_wrong(
     tmp_path: Path,
 ) -> None:
-    Image.new("RGB", (640, 360), (200, 120, 40)).save(tmp_path / "start.png")
+    make_image(tmp_path / "start.png")
     sim = simulator()
     output = tmp_path / "out"
     manifest = write_manifest(tmp_path, MANIFEST)
 
-    run(manifest, output, SlowAnswerForB(sim_transport(sim)), concurrency=2)
-    a = record(output, "a-text")
-    print("after run 1  A:", a and (a.state, a.task_id), " B:", record(output, "b-image"))
-
+    run(manifest, output, LateAnswerForB(sim_transport(sim)), concurrency=2)
     # The user runs the same command again, as the contract invites.
     second = run(manifest, output, sim_transport(sim), concurrency=2)
+
+    assert second.all_done
     a, b = record(output, "a-text"), record(output, "b-image")
-    assert a is not None and b is not None
-    print("after run 2:", second.states, "A task", a.task_id, "B task", b.task_id)
-    print("creates by body:", sim.stats().creates_by_body)
-    # B's body was created twice (paid twice); A's text-to-video was never created at all.
+    assert a is not None and b is not None and a.task_id != b.task_id
+    assert sim.stats().creates == 2
     assert sim.stats().duplicate_creates == 0, "B's content was created (and billed) twice"
