@@ -90,27 +90,25 @@ class ModelTable:
         """The models that take every one of `inputs`, in table order."""
         return tuple(spec for spec in self.models if spec.takes.issuperset(inputs))
 
-    @property
+    @cached_property
     def aliases(self) -> dict[str, str]:
         return {spec.alias: spec.name for spec in self.models if spec.alias}
 
     @classmethod
     def load(cls, path: Path | None = None) -> ModelTable:
         """The shipped table, extended by the file at `path`, else at $KLING_BATCH_MODELS."""
-        shipped = read_table(None, SHIPPED)
-        raw: dict[str, Any] = dict(shipped["models"])
+        raw, source = _shipped()
         extension = user_file(MODELS_ENV, path)
-        if extension is not None:
-            try:
-                data = read_table(extension, SHIPPED)
-                _merge(raw, data.get("models"), _aliases(raw))
-                return cls._build(raw, str(shipped.get("source", "")), extension)
-            except (OSError, ValueError, TypeError) as problem:
-                raise ModelTableError(f"models file {extension}: {problem}") from None
-        return cls._build(raw, str(shipped.get("source", "")), None)
+        if extension is None:
+            return cls._build(raw, source)
+        try:
+            _merge(raw, read_table(extension, SHIPPED).get("models"), _aliases(raw))
+            return cls._build(raw, source, extension)
+        except (OSError, ValueError, TypeError) as problem:
+            raise ModelTableError(f"models file {extension}: {problem}") from None
 
     @classmethod
-    def _build(cls, raw: dict[str, Any], source: str, extension: Path | None) -> ModelTable:
+    def _build(cls, raw: dict[str, Any], source: str, extension: Path | None = None) -> ModelTable:
         models = tuple(_spec(name, fields) for name, fields in raw.items())
         seen: dict[str, str] = {}
         for spec in models:
@@ -143,9 +141,8 @@ def _current(named: str | None) -> ModelTable:
     try:
         return ModelTable.load(Path(named) if named else None)
     except ModelTableError as error:
-        shipped = read_table(None, SHIPPED)
-        table = ModelTable._build(dict(shipped["models"]), str(shipped.get("source", "")), None)
-        return ModelTable(table.models, table.source, None, str(error))
+        table = ModelTable._build(*_shipped())
+        return ModelTable(table.models, table.source, problem=str(error))
 
 
 class AliasView(Mapping[str, str]):
@@ -160,8 +157,17 @@ class AliasView(Mapping[str, str]):
     def __len__(self) -> int:
         return len(current().aliases)
 
+    def get(self, alias: str, default: Any = None) -> Any:  # Mapping's, without a KeyError
+        return current().aliases.get(alias, default)
+
 
 # --- reading a table ----------------------------------------------------------------------------
+
+
+def _shipped() -> tuple[dict[str, Any], str]:
+    """The shipped models, raw, and the table's source note."""
+    shipped = read_table(None, SHIPPED)
+    return dict(shipped["models"]), str(shipped.get("source", ""))
 
 
 def _aliases(raw: Mapping[str, Any]) -> dict[str, str]:
@@ -205,8 +211,15 @@ def _spec(name: str, fields: Mapping[str, Any]) -> ModelSpec:
     if not isinstance(references, bool):
         raise ValueError(f"model {name!r}: prompt_references is true or false")
     prices = fields.get("prices")
-    if prices is not None and not isinstance(prices, dict):
-        raise ValueError(f"model {name!r}: prices has the price table's shape, or is left out")
+    if prices is not None and not (
+        isinstance(prices, dict)
+        and isinstance(prices.get("currency"), str)
+        and isinstance(prices.get("per_second"), dict)
+    ):
+        raise ValueError(
+            f"model {name!r}: prices has the price table's shape, "
+            '{"currency": "CNY", "per_second": {"std": {...}, "pro": {...}}}, or is left out'
+        )
     return ModelSpec(
         name=name,
         alias=alias,

@@ -48,6 +48,7 @@ class Inputs:
     reference_limit: int | None = None  # refer images + elements
     element_limit: int | None = None  # elements alone
     has_video: bool = False
+    plural: bool = False  # `name` takes a plural verb: "refer images need"
 
 
 def _needs(*inputs: str) -> frozenset[str]:
@@ -70,9 +71,15 @@ FIRST_LAST_FRAME = Inputs(
     _needs("first_frame", "last_frame"),
     uses_aspect_ratio=False,
     element_limit=3,
+    plural=True,
 )
 REFER = Inputs(
-    "refer images", "refer (1 or more)", _needs("refer"), uses_aspect_ratio=True, reference_limit=7
+    "refer images",
+    "refer (1 or more)",
+    _needs("refer"),
+    uses_aspect_ratio=True,
+    reference_limit=7,
+    plural=True,
 )
 FEATURE = Inputs(
     "a feature video",
@@ -89,6 +96,7 @@ FEATURE_REFER = Inputs(
     uses_aspect_ratio=True,
     reference_limit=4,
     has_video=True,
+    plural=True,
 )
 FEATURE_FIRST_FRAME = Inputs(
     "a feature video and a first frame",
@@ -97,6 +105,7 @@ FEATURE_FIRST_FRAME = Inputs(
     uses_aspect_ratio=False,
     element_limit=3,
     has_video=True,
+    plural=True,
 )
 EDIT = Inputs(
     "a base video (editing)",
@@ -113,6 +122,7 @@ EDIT_REFER = Inputs(
     uses_aspect_ratio=False,
     reference_limit=4,
     has_video=True,
+    plural=True,
 )
 
 # Keyed by how many of each type there are (refer: none or some): anything else is refused

@@ -105,7 +105,7 @@ def test_a_new_model_in_the_users_file_is_checked_like_the_shipped_ones(
             media: [{type: base, url: "https://example.com/a.mp4"}]
     """)
     assert codes(found) == [("std", "KB234"), ("base", "KB201")]
-    assert "use `model: omni`" in found[1].message
+    assert "add `model: omni`" in found[1].message
     assert current().find("standard") is not None  # the shipped models stay
 
 
@@ -141,6 +141,7 @@ def test_a_shipped_model_named_by_its_alias_takes_only_the_fields_given(
         ({"models": {"kling/x": {"takes": ["refer"], "audio": "sometimes"}}}, "'always'"),
         ({"models": {"kling/x": {"takes": ["refer"], "sound": True}}}, "unknown field 'sound'"),
         ({"models": {"kling/x": {"takes": ["refer"], "alias": "omni"}}}, "'omni' names both"),
+        ({"models": {"kling/x": {"takes": ["refer"], "prices": {"std": 1}}}}, "price table's"),
     ],
 )
 def test_a_bad_models_file_says_what_is_wrong(

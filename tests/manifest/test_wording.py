@@ -157,11 +157,22 @@ def test_a_refused_combination_is_named_item_by_item(
     assert "first_frame + last_frame with standard or omni" in found
 
 
-def test_an_aspect_ratio_is_needed_for_inputs_named_in_the_plural(diagnose: Diagnose) -> None:
-    text = omni("<<<image_1>>> runs", f"[{IMAGE}]").replace(
-        'aspect_ratio: "1:1"', "watermark: true"
-    )
-    assert message(diagnose, text, "KB208").startswith("an aspect_ratio is needed for refer images")
+VIDEO = '{type: feature, url: "https://example.com/a.mp4"}'
+
+
+@pytest.mark.parametrize(
+    ("media", "says"),
+    [
+        (f"[{IMAGE}]", "refer images need an aspect_ratio"),
+        (f"[{VIDEO}]", "a feature video needs an aspect_ratio"),
+        (f"[{VIDEO}, {IMAGE}]", "a feature video and refer images need an aspect_ratio"),
+    ],
+)
+def test_what_needs_an_aspect_ratio_agrees_with_its_verb(
+    media: str, says: str, diagnose: Diagnose
+) -> None:
+    text = omni("<<<image_1>>> runs", media).replace('aspect_ratio: "1:1"', "watermark: true")
+    assert message(diagnose, text, "KB208").startswith(says)
 
 
 def test_the_fields_that_are_allowed_are_listed_in_number(diagnose: Diagnose) -> None:

@@ -40,15 +40,8 @@ class Subject:
     source: EntrySource
     inputs: cap.Inputs | None  # the media combination; None when the service refuses it
     files: MediaInspector
-
-    @property
-    def table(self) -> ModelTable:
-        return current()
-
-    @property
-    def model(self) -> ModelSpec | None:
-        """What the entry's model takes; None for a model the table does not know (KB231)."""
-        return current().find(self.entry.model)
+    table: ModelTable  # the models table in force
+    model: ModelSpec | None  # what the entry's model takes; None: the table does not know it
 
     def written(self, field: str) -> bool:
         """Whether the entry sets `field` itself (not through defaults or derivation)."""
@@ -109,4 +102,6 @@ class ManifestRule:
 
 
 def subject(located: Located, files: MediaInspector) -> Subject:
-    return Subject(located.entry, located.source, located.inputs, files)
+    table = current()
+    entry = located.entry
+    return Subject(entry, located.source, located.inputs, files, table, table.find(entry.model))

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from kling_batch.manifest import capabilities as cap
 from kling_batch.manifest.model import Media
 from kling_batch.manifest.rules.core import Finding, Subject
-from kling_batch.manifest.rules.models import takes_media, use_a_model
+from kling_batch.manifest.rules.models import needs_a_model, takes_media
 
 _IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 _VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".webm", ".mkv", ".m4v", ".flv", ".wmv"})
@@ -24,8 +24,7 @@ def media_type_needs_omni(s: Subject) -> Iterator[Finding]:
         if media.type not in model.takes:
             yield Finding(
                 ("media", index, "type"),
-                f"the {model.label} model does not take {media.type} media: "
-                f"{use_a_model(s.table, media.type)} ({takes_media(model)})",
+                f"{media.type} media {needs_a_model(s.table, media.type)} ({takes_media(model)})",
             )
 
 

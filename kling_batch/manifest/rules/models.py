@@ -99,7 +99,16 @@ def use_a_model(table: ModelTable, needed: str) -> str:
     return f"use {listed(takers, 'or')}"
 
 
+def needs_a_model(table: ModelTable, needed: str) -> str:
+    """What takes `needed`, as advice: "needs the omni model: add `model: omni`"."""
+    takers = [spec.label for spec in table.taking(needed)]
+    if not takers:
+        return "is taken by no model of the models table"
+    lines = listed([f"`model: {label}`" for label in takers], "or")
+    return f"needs the {listed(takers, 'or')} model: add {lines}"
+
+
 def takes_media(model: ModelSpec) -> str:
-    """What the model takes, for advice: "the standard model takes first_frame and last_frame"."""
+    """What the model takes, for advice: "the standard model takes first_frame only"."""
     types = [str(t) for t in MediaType if t in model.takes]
-    return f"the {model.label} model takes {listed(types) if types else 'no media'}"
+    return f"the {model.label} model takes {listed(types) + ' only' if types else 'no media'}"

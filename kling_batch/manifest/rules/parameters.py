@@ -20,10 +20,12 @@ def audio_with_video(s: Subject) -> Iterator[Finding]:
 
 def aspect_ratio_needed(s: Subject) -> Iterator[Finding]:
     """aspect_ratio is required when no first frame or base video gives the shape."""
-    if s.entry.aspect_ratio is None and s.inputs is not None and s.inputs.uses_aspect_ratio:
+    inputs = s.inputs
+    if s.entry.aspect_ratio is None and inputs is not None and inputs.uses_aspect_ratio:
+        need = "need" if inputs.plural else "needs"
         yield Finding(
             ("aspect_ratio",),
-            f'an aspect_ratio is needed for {s.inputs.name}: "16:9", "9:16" or "1:1" '
+            f'{inputs.name} {need} an aspect_ratio: "16:9", "9:16" or "1:1" '
             "(set it on the entry or under defaults)",
         )
 

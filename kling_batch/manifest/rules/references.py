@@ -53,10 +53,10 @@ def references_on_standard(s: Subject) -> Iterator[Finding]:
     model = s.model
     if model is None or model.prompt_references:
         return
-    readers = [f"`model: {spec.label}`" for spec in s.table.models if spec.prompt_references]
-    advice = f"; use {listed(readers, 'or')}" if readers else ""
     for at, text in _prompts(s.entry):
         if "<<<" in text and cap.REFERENCE.search(text):
+            readers = [f"`model: {m.label}`" for m in s.table.models if m.prompt_references]
+            advice = f"; use {listed(readers, 'or')}" if readers else ""
             yield Finding(at, f"the {model.label} model reads <<<...>>> as plain text{advice}")
             return
 
