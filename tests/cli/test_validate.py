@@ -72,11 +72,11 @@ def test_invalid_manifest_lists_every_problem_and_exits_2(tmp_path: Path) -> Non
     # `cat` breaks the schema (duration) and a rule that reads another field (aspect_ratio):
     # both in the same pass.
     assert out.splitlines() == [
-        f"{path}:3:9: error: cat: aspect_ratio: an aspect_ratio is needed for text-to-video: "
-        '"16:9", "9:16" or "1:1" (set it on the entry or under defaults) [KB208]',
+        f'{path}:3:9: error: cat: aspect_ratio: text-to-video needs an aspect_ratio: "16:9", '
+        '"9:16" or "1:1" (set it on the entry or under defaults) [KB208]',
         f"{path}:5:15: error: cat: duration: 20 is out of range: use 3 to 15 [KB107]",
-        f"{path}:9:16: error: edit: media[0].type: the standard model does not take base media: "
-        "use `model: omni` (the standard model takes first_frame and last_frame) [KB201]",
+        f"{path}:9:16: error: edit: media[0].type: base media needs the omni model: add "
+        "`model: omni` (the standard model takes first_frame and last_frame only) [KB201]",
     ]
     assert err == f"{path}: invalid: 3 errors\n"
 
