@@ -256,7 +256,7 @@ def test_invalid_manifest_sends_nothing(start_simulator, workspace: Workspace) -
 
 
 def test_second_runner_on_the_same_output_is_refused(start_simulator, workspace: Workspace) -> None:
-    sim = start_simulator(render_seconds=2.0)
+    sim = start_simulator(render_seconds=600)  # the first run holds the output until told
     manifest = simple_manifest(workspace, 2)
     first = workspace.start(sim, *run_args(manifest, workspace))
     wait_for_file_line(workspace.folder() / "events.jsonl", '"submitted"')
@@ -265,6 +265,8 @@ def test_second_runner_on_the_same_output_is_refused(start_simulator, workspace:
 
     assert second.returncode == 3
     assert "in use" in second.stderr
+    assert first.poll() is None
+    sim.simulator.advance(600)  # the renders end: the first run finishes
     first.communicate(timeout=60)
     assert first.returncode == 0
     assert sim.simulator.stats().creates == 2
