@@ -256,10 +256,7 @@ def test_invalid_manifest_sends_nothing(start_simulator, workspace: Workspace) -
 
 
 def test_second_runner_on_the_same_output_is_refused(start_simulator, workspace: Workspace) -> None:
-    """The run lock: a second run on an output in use exits 3 and sends nothing."""
-    # Renders that outlast any start-up delay: the first run is still polling when the second
-    # starts, however loaded the machine; the simulator's clock then jumps to their end.
-    sim = start_simulator(render_seconds=600.0)
+    sim = start_simulator(render_seconds=600)  # the first run holds the output until told
     manifest = simple_manifest(workspace, 2)
     first = workspace.start(sim, *run_args(manifest, workspace))
     wait_for_file_line(workspace.folder() / "events.jsonl", '"submitted"')
@@ -268,7 +265,8 @@ def test_second_runner_on_the_same_output_is_refused(start_simulator, workspace:
 
     assert second.returncode == 3
     assert "in use" in second.stderr
-    sim.simulator.advance(1200.0)  # past any jitter
+    assert first.poll() is None
+    sim.simulator.advance(600)  # the renders end: the first run finishes
     first.communicate(timeout=60)
     assert first.returncode == 0
     assert sim.simulator.stats().creates == 2
