@@ -25,10 +25,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-import anyio
-
 from kling_batch.api import DashScopeClient
 from kling_batch.api.types import Task
+from kling_batch.runner.clock import Clock
 from kling_batch.runner.echo import EchoBasis, EchoMode
 
 # Our clock and the service's differ, and a request spends time in flight: a task's gmt_create
@@ -89,12 +88,14 @@ async def settle_submission(
     claimed: Callable[[], set[str]],
     rivals: Callable[[], list[Attempt]],
     modes: ModesOf,
+    clock: Clock,
     relist_delay: float = _RELIST_DELAY,
 ) -> Settlement:
     """`claimed`: every task id this output holds. `rivals`: the other entries whose creates are
     unsettled too (a candidate one of them could own is not ours to take). `modes`: the echoes
-    to expect of a body. All three are asked again at every look, since the run goes on."""
-    now = datetime.now(UTC)
+    to expect of a body. All three are asked again at every look, since the run goes on.
+    `clock`: the run's, for the window's end and the wait before the second look."""
+    now = datetime.fromtimestamp(clock.now(), UTC)
     attempted = datetime.fromtimestamp(attempt.intent_at, UTC)
     if now - attempted > LIST_HORIZON - CLOCK_SLACK:
         return Settlement(
@@ -102,7 +103,7 @@ async def settle_submission(
         )
     start = attempted - CLOCK_SLACK
     for look in range(2):
-        end = datetime.now(UTC) + CLOCK_SLACK
+        end = datetime.fromtimestamp(clock.now(), UTC) + CLOCK_SLACK
         ours = modes(attempt.basis)
         candidates = [
             seen
@@ -126,7 +127,7 @@ async def settle_submission(
                 )
             return Settlement(Verdict.ADOPTED, task=seen.task)
         if look == 0:
-            await anyio.sleep(relist_delay)
+            await clock.sleep(relist_delay)
     return Settlement(Verdict.NOT_CREATED, reason="no unclaimed task like it in the window")
 
 

@@ -35,6 +35,7 @@ async def settle_lost(flow: EntryFlow, entry: Entry, record: EntryRecord) -> Ent
         claimed=flow.store.claimed_task_ids,
         rivals=lambda: rivals_of(flow, record),
         modes=lambda basis: flow.modes(record.model, basis),
+        clock=flow.clock,
     )
     flow.events.emit(
         Reconciled(
@@ -85,6 +86,7 @@ async def settle_superseded(flow: EntryFlow, entry: Entry) -> None:
                 claimed=flow.store.claimed_task_ids,
                 rivals=functools.partial(rivals_of, flow, ghost),
                 modes=lambda basis: flow.modes(entry.model, basis),
+                clock=flow.clock,
             )
         flow.events.emit(
             Reconciled(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from kling_batch.api import AmbiguousSubmission, ApiKey, DashScopeClient
+from kling_batch.runner.clock import SystemClock
 from kling_batch.runner.echo import EchoBasis, EchoMode
 from kling_batch.runner.reconcile import Attempt, Verdict, settle_submission
 from kling_batch.simulator import Simulator, SimulatorConfig, simulator_transport
@@ -46,6 +47,7 @@ async def settle(client: DashScopeClient, prompt: str, **kwargs: Any) -> Any:
         "claimed": set,
         "rivals": list,
         "modes": documented,
+        "clock": SystemClock(),
         "relist_delay": 0.0,
     }
     arguments.update(kwargs)
