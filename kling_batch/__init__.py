@@ -7,10 +7,11 @@ The library API: one function per command, each taking the options its command t
     summary = kling_batch.run("campaign.yaml", output="output", simulate=True)
     status = kling_batch.status("campaign.yaml", output="output")
 
-`check` and `load` read a manifest; `plan_run`, `refresh`, `run`, `status`, `cancel`, `audit`
-and `write_report` act on a manifest's output (kling_batch/library.py documents each, and the
-errors they raise). `plan_run` and `write_report` are not named `plan` and `report`: those are
-the subpackages that build them, and importing a subpackage sets its name on this package.
+`check` and `load` read a manifest; `plan_run`, `refresh`, `run`, `status`, `cancel`, `audit`,
+`write_report`, `pick` and `export` act on a manifest's output (kling_batch/library.py
+documents each, and the errors they raise). `plan_run` and `write_report` are not named `plan`
+and `report`: those are the subpackages that build them, and importing a subpackage sets its
+name on this package.
 
 Names are imported on first use (PEP 562), so that importing one part of the package, such as
 the manifest checker, does not load the HTTP client and the runner.
@@ -27,12 +28,16 @@ from kling_batch._version import __version__
 
 if TYPE_CHECKING:
     from kling_batch.api import AccountError, ConfigurationError
+    from kling_batch.delivery.export import ExportRefused, ExportResult
+    from kling_batch.delivery.picks import PickChange, PickRefused, PicksInvalid
     from kling_batch.entry_status import Status
     from kling_batch.library import (
         NoRun,
         UnusableOutput,
         audit,
         cancel,
+        export,
+        pick,
         plan_run,
         refresh,
         run,
@@ -60,13 +65,18 @@ _EXPORTS = {
     "RunSummary": "kling_batch.runner.options",
     "Status": "kling_batch.entry_status",
     "EntryResult": "kling_batch.runner.results",
+    "ExportResult": "kling_batch.delivery.export",
+    "PickChange": "kling_batch.delivery.picks",
     # what they raise
     "AccountError": "kling_batch.api",
     "BudgetError": "kling_batch.runner.budget",
     "BudgetExceeded": "kling_batch.runner.budget",
     "ConfigurationError": "kling_batch.api",
+    "ExportRefused": "kling_batch.delivery.export",
     "ManifestInvalid": "kling_batch.manifest",
     "NoRun": "kling_batch.library",
+    "PickRefused": "kling_batch.delivery.picks",
+    "PicksInvalid": "kling_batch.delivery.picks",
     "PriceTableError": "kling_batch.prices",
     "SelectionError": "kling_batch.runner.options",
     "StateLocked": "kling_batch.runner.lock",
@@ -75,6 +85,8 @@ _EXPORTS = {
     # what acts on an output
     "audit": "kling_batch.library",
     "cancel": "kling_batch.library",
+    "export": "kling_batch.library",
+    "pick": "kling_batch.library",
     "plan_run": "kling_batch.library",
     "refresh": "kling_batch.library",
     "run": "kling_batch.library",
@@ -91,9 +103,14 @@ __all__ = [
     "Diagnostic",
     "EntryResult",
     "EntryState",
+    "ExportRefused",
+    "ExportResult",
     "Manifest",
     "ManifestInvalid",
     "NoRun",
+    "PickChange",
+    "PickRefused",
+    "PicksInvalid",
     "Plan",
     "PriceTable",
     "PriceTableError",
@@ -107,7 +124,9 @@ __all__ = [
     "audit",
     "cancel",
     "check",
+    "export",
     "load",
+    "pick",
     "plan_run",
     "refresh",
     "run",

@@ -7,7 +7,8 @@ SelectionError (`only` matches no entry), PriceTableError, BudgetError and Budge
 spending limit), ConfigurationError (no key, a plain-http URL that is not loopback),
 WorldMismatch (an output made on another service or account), UnusableOutput (an output folder
 that cannot be written), StateLocked (another run holds the output), AccountError (a bad key,
-arrears). Nothing is sent before the checks that can refuse a command have passed.
+arrears); `pick` and `export` raise PickRefused, PicksInvalid and ExportRefused. Nothing is
+sent before the checks that can refuse a command have passed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import TypeAlias
 
@@ -22,9 +24,15 @@ import anyio
 
 from kling_batch.api import DEFAULT_BASE_URL, ApiKey, api_key_from_env, require_secure_url
 from kling_batch.batch import run_manifest
+from kling_batch.delivery.export import ExportResult
+from kling_batch.delivery.export import export as export_videos
+from kling_batch.delivery.names import DEFAULT_NAME
+from kling_batch.delivery.picks import PickChange, clear_pick
+from kling_batch.delivery.picks import pick as pick_entry
 from kling_batch.entry_status import Status, read_status
 from kling_batch.manifest import load
 from kling_batch.manifest.model import Manifest
+from kling_batch.notify import NotifyTargets
 from kling_batch.plan import Plan, build_plan
 from kling_batch.prices import PriceTable
 from kling_batch.report import write_report as write_report_page
@@ -161,6 +169,8 @@ def run(
     sinks: Sequence[EventSink] = (),
     simulated_render_seconds: float = 3.0,
     handle_signals: bool = True,
+    notify_url: str | None = None,
+    notify_command: str | None = None,
 ) -> RunSummary:
     """Run (or resume) a manifest into `<output>/<manifest name>/`, as `kling-batch run` does,
     and return where each entry ended.
@@ -170,11 +180,15 @@ def run(
     method; events.jsonl is written either way). `poll_interval`: the shortest gap between two
     polls of a task (default 5 s, 0.5 s simulated). With `handle_signals`, Ctrl-C and SIGTERM
     stop the run with its state saved (`summary.interrupted`); that needs the main thread.
+    `notify_url` (https, or http to loopback) gets the run's JSON summary POSTed when it ends,
+    and `notify_command` gets it on its stdin (docs/notifications.md); one that fails is a
+    `NotifyFailed` event, never an error.
     """
     loaded = _manifest(manifest)
     table = _prices(prices)
     spending_limit(loaded, max_cost, table.currency)  # a limit in another currency: refused now
     select_entries(loaded, only)
+    targets = NotifyTargets(notify_url, notify_command).checked()
     connection = connect(
         simulate=simulate, base_url=base_url, simulated_render_seconds=simulated_render_seconds
     )
@@ -189,7 +203,14 @@ def run(
         max_cost=max_cost,
         prices=table,
     )
-    return anyio.run(run_manifest, loaded, connection, Path(output), options, list(sinks))
+    return anyio.run(
+        partial(run_manifest, notify_targets=targets),
+        loaded,
+        connection,
+        Path(output),
+        options,
+        list(sinks),
+    )
 
 
 def status(
@@ -261,6 +282,53 @@ def write_report(
         return write_report_page(layout, loaded, store, prices=table)
     finally:
         store.close()
+
+
+def pick(
+    manifest: ManifestSource,
+    entry_id: str | None = None,
+    *,
+    output: OutputRoot = "output",
+    clear: str | None = None,
+) -> PickChange:
+    """Record `entry_id`, done in the output, as the pick of its group in `<manifest
+    stem>.picks.yaml` beside the manifest; with `clear` (a group) instead, remove that group's
+    pick. Raises PickRefused (not done, unknown id or group) or PicksInvalid (the file cannot
+    be read). No network."""
+    loaded = _manifest(manifest)
+    if (entry_id is None) == (clear is None):
+        raise TypeError("pick takes an entry_id, or clear=GROUP")
+    if clear is not None:
+        return clear_pick(loaded, clear)
+    assert entry_id is not None
+    return pick_entry(loaded, OutputLayout.for_manifest(Path(output), loaded.name), entry_id)
+
+
+def export(
+    manifest: ManifestSource,
+    *,
+    to: str | os.PathLike[str],
+    output: OutputRoot = "output",
+    picked: bool = False,
+    name: str = DEFAULT_NAME,
+    force: bool = False,
+    prices: PricesSource = None,
+) -> ExportResult:
+    """Copy the done videos (with `picked`, each group's pick only) to `to`, each verified by
+    sha256, named by the `name` template, with delivery.csv and delivery.json. Raises
+    ExportRefused, with nothing copied, for what can be refused up front; a video whose bytes
+    changed since its download is a `.failures` item. No network."""
+    loaded = _manifest(manifest)
+    layout = OutputLayout.for_manifest(Path(output), loaded.name)
+    return export_videos(
+        loaded,
+        layout,
+        Path(to),
+        picked=picked,
+        name_template=name,
+        force=force,
+        prices=_prices(prices),
+    )
 
 
 # -- pieces -----------------------------------------------------------------------------------

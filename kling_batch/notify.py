@@ -1,9 +1,13 @@
 """The end-of-run notification (spec §8): one JSON summary, POSTed to a URL and/or piped to a
 command, whatever the run's outcome.
 
-    summary = run_summary(manifest, outcome, layout, store, prices, exit_status=1)
+    summary = run_summary(manifest, outcome, layout, store, prices,
+                          exit_status=run_exit_status(outcome))
     for failure in notify(summary, url="https://hooks.example.com/...", command="notify-send-it"):
         print(f"warning: {failure}")
+
+`kling-batch run --notify-url URL --notify-cmd CMD` does this when a run ends (kling_batch/batch.py,
+with `NotifyTargets`), and logs a failure as a `notify_failed` event.
 
 A notification is a courtesy, never part of the run: `notify` returns what went wrong as
 `NotifyFailure`s for the caller to report, never raises, and has no say in the exit status.
@@ -30,7 +34,7 @@ from typing import Any
 import httpx
 
 from kling_batch import __version__
-from kling_batch.api.errors import InsecureUrlError
+from kling_batch.api.errors import ConfigurationError, InsecureUrlError
 from kling_batch.api.security import API_KEY_ENV, require_secure_url
 from kling_batch.manifest.model import Manifest
 from kling_batch.prices import PriceTable
@@ -43,6 +47,40 @@ from kling_batch.runner.state import StateStore
 SUMMARY_VERSION = 1
 NOTIFY_SECONDS = 10.0  # per channel: long enough for a slow webhook, short enough to not hold up
 NOT_REACHED = "pending"  # an entry the run stopped before (the name results.jsonl uses)
+
+# The run's exit statuses of the contract (spec §2), which cli/exit_codes.py names: here, below
+# the command line, because the summary reports the status the command is about to return.
+EXIT_DONE, EXIT_ENTRY_FAILED, EXIT_FATAL, EXIT_INTERRUPTED = 0, 1, 3, 130
+
+
+@dataclass(frozen=True)
+class NotifyTargets:
+    """Where a run's summary goes when it ends: a URL to POST it to, a command to pipe it to."""
+
+    url: str | None = None
+    command: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.url is not None or self.command is not None
+
+    def checked(self) -> NotifyTargets:
+        """These targets, or ConfigurationError (InsecureUrlError for the URL) when one could
+        never work: for the run to refuse before it starts, not after."""
+        if self.url is not None:
+            check_notify_url(self.url)
+        if self.command is not None:
+            check_notify_command(self.command)
+        return self
+
+
+def run_exit_status(outcome: RunSummary) -> int:
+    """The exit status of a run that ended with `outcome`: a fatal error first (3), then an
+    interrupt (130), then any entry not done (1), else 0."""
+    if outcome.fatal:
+        return EXIT_FATAL
+    if outcome.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_DONE if outcome.all_done else EXIT_ENTRY_FAILED
 
 
 @dataclass(frozen=True)
@@ -108,6 +146,17 @@ def check_notify_url(url: str) -> str:
     """`url` if a notification may go there (https, or http to loopback), else InsecureUrlError:
     for the command line to refuse before the run, not after it."""
     return require_secure_url(url)
+
+
+def check_notify_command(command: str) -> str:
+    """`command` if it splits into words (and is not empty), else ConfigurationError."""
+    try:
+        words = shlex.split(command)
+    except ValueError as problem:
+        raise ConfigurationError(f"--notify-cmd {command!r}: cannot split it: {problem}") from None
+    if not words:
+        raise ConfigurationError("--notify-cmd is empty: name a command")
+    return command
 
 
 def notify(

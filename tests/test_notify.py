@@ -11,7 +11,9 @@ import textwrap
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -19,15 +21,24 @@ from typing import Any
 import anyio
 import pytest
 
-from kling_batch.api import ApiKey
+from kling_batch.api import ApiKey, ConfigurationError
 from kling_batch.api.errors import InsecureUrlError
 from kling_batch.batch import run_manifest
+from kling_batch.cli.exit_codes import ExitCode
 from kling_batch.manifest import load
-from kling_batch.notify import check_notify_url, notify, run_summary
+from kling_batch.notify import (
+    NotifyTargets,
+    check_notify_url,
+    notify,
+    run_exit_status,
+    run_summary,
+)
 from kling_batch.prices import PriceTable
 from kling_batch.runner.artifacts import OutputLayout
 from kling_batch.runner.connection import Connection
-from kling_batch.runner.options import RunOptions
+from kling_batch.runner.events import NotifyFailed
+from kling_batch.runner.options import RunOptions, RunSummary
+from kling_batch.runner.records import EntryState
 from kling_batch.runner.state import StateStore
 from kling_batch.simulator import Simulator, SimulatorConfig, simulator_transport
 
@@ -106,8 +117,9 @@ class Hook:
     url: str = ""
 
 
-@pytest.fixture
-def hook() -> Iterator[Hook]:
+@contextmanager
+def serving_hook() -> Iterator[Hook]:
+    """A Hook listening on 127.0.0.1 (its `url` has a secret-looking path) until the end."""
     state = Hook()
 
     class Handler(BaseHTTPRequestHandler):
@@ -128,10 +140,18 @@ def hook() -> Iterator[Hook]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/s3cr3t-token"
-    yield state
-    state.release.set()
-    server.shutdown()
-    server.server_close()
+    try:
+        yield state
+    finally:
+        state.release.set()
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def hook() -> Iterator[Hook]:
+    with serving_hook() as state:
+        yield state
 
 
 def test_the_summary_is_posted_once_as_json(hook: Hook, summary: dict[str, Any]) -> None:
@@ -233,3 +253,93 @@ def test_one_channel_failing_does_not_stop_the_other(hook: Hook, summary: dict[s
     (failure,) = notify(summary, url=hook.url, command="no-such-notifier-here")
     assert failure.channel == "command"
     assert len(hook.received) == 1
+
+
+# -- wired into a run (kling_batch/batch.py) -------------------------------------------------
+
+
+@dataclass
+class Collected:
+    events: list[Any] = field(default_factory=list)
+
+    def emit(self, event: Any) -> None:
+        self.events.append(event)
+
+
+def run_nightly(root: Path, targets: NotifyTargets, sinks: list[Any]) -> RunSummary:
+    path = root / "nightly.yaml"
+    path.write_text(textwrap.dedent(MANIFEST).lstrip(), encoding="utf-8")
+    connection = Connection(
+        base_url="http://localhost/api/v1",
+        api_key=ApiKey("simulated-key"),
+        transport=simulator_transport(Simulator(SimulatorConfig(render_seconds=0.2))),
+        in_process=True,
+    )
+    options = RunOptions(poll_interval=0.05, handle_signals=False)
+    run = partial(run_manifest, notify_targets=targets)
+    outcome: RunSummary = anyio.run(run, load(path), connection, root / "out", options, sinks)
+    return outcome
+
+
+def test_a_run_sends_one_summary_when_it_ends(hook: Hook, tmp_path: Path) -> None:
+    outcome = run_nightly(tmp_path, NotifyTargets(url=hook.url), [])
+
+    ((_, _, body),) = hook.received
+    sent = json.loads(body)
+    assert sent["exit_status"] == run_exit_status(outcome) == 1  # the refused entry
+    assert Path(sent["report"]).is_file()  # written before the summary was made
+    assert sent["counts"]["done"] == 1 and sent["counts"]["failed"] == 1
+
+
+def test_a_failed_notification_is_an_event_in_the_log_and_the_sinks(
+    hook: Hook, tmp_path: Path
+) -> None:
+    hook.status = 503
+    sink = Collected()
+    outcome = run_nightly(tmp_path, NotifyTargets(url=hook.url, command="no-such-notifier"), [sink])
+
+    failed = [e for e in sink.events if isinstance(e, NotifyFailed)]
+    assert [(e.channel, e.reason) for e in failed] == [
+        ("url", "HTTP 503 Service Unavailable"),
+        ("command", "cannot run it: No such file or directory"),
+    ]
+    lines = (tmp_path / "out" / "nightly" / "events.jsonl").read_text().splitlines()
+    logged = [json.loads(line) for line in lines if '"notify_failed"' in line]
+    assert [e["channel"] for e in logged] == ["url", "command"]
+    assert json.loads(lines[-3])["event"] == "run_finished"  # after the run's own end
+    assert "s3cr3t" not in "".join(lines)
+    assert outcome.count(None) == 0 and run_exit_status(outcome) == 1  # as without the hook
+
+
+@pytest.mark.parametrize(
+    ("targets", "says"),
+    [
+        (NotifyTargets(url="http://hooks.example.com/x"), "plain http only to a loopback"),
+        (NotifyTargets(url="not a url at all"), "refusing"),
+        (NotifyTargets(command="notify 'unbalanced"), "cannot split it"),
+        (NotifyTargets(command="  "), "--notify-cmd is empty"),
+    ],
+)
+def test_targets_that_could_never_work_are_refused_before_the_run(
+    targets: NotifyTargets, says: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=re.escape(says)):
+        targets.checked()
+    assert NotifyTargets(url="https://hooks.example.com/x", command="notify-chat").checked()
+    assert not NotifyTargets()
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status"),
+    [
+        (RunSummary({"a": EntryState.DONE}), ExitCode.OK),
+        (RunSummary({"a": EntryState.DONE, "b": EntryState.FAILED}), ExitCode.ENTRY_FAILED),
+        (RunSummary({"a": None}, over_budget=("a",)), ExitCode.ENTRY_FAILED),
+        (RunSummary({"a": None}, interrupted=True), ExitCode.INTERRUPTED),
+        (RunSummary({"a": None}, interrupted=True, fatal="AccountError"), ExitCode.FATAL),
+    ],
+)
+def test_the_summary_reports_the_exit_status_the_command_returns(
+    outcome: RunSummary, status: ExitCode
+) -> None:
+    assert run_exit_status(outcome) == status

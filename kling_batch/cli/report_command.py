@@ -23,9 +23,11 @@ def report(manifest: Path, output_root: Path, prices_file: Path | None, as_json:
     """Write report.html for a manifest's output, from the state store, results and events.
 
     The page, <output>/<manifest name>/report.html, is self-contained (open it from disk, or
-    copy the folder anywhere): a header of totals, and a card per entry with its prompt,
-    parameters, status, player and files. Safe to run while `run` is still working on the same
-    output.
+    copy the folder anywhere): a header of totals, and a card per entry with its poster frame
+    and player, input images, prompt, parameters, status, render time, cost, next step and
+    files; the takes of a group side by side with the pick marked; filters by state, model and
+    group. Beside it: each video's poster.jpg (made once per video) and contact-sheet.png.
+    Safe to run while `run` is still working on the same output.
     """
     output: Formatter[Path] = (
         JsonDocument(lambda page: {"report": str(page)})

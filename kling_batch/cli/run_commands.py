@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import click
 import kling_batch
 from kling_batch.cli.columns import columns
 from kling_batch.cli.cost_options import load_prices, max_cost_option, prices_option
-from kling_batch.cli.display import open_display
+from kling_batch.cli.display import closing_lines, open_display
 from kling_batch.cli.exit_codes import ExitCode, command
 from kling_batch.cli.failures import calling_library
 from kling_batch.cli.formats import Formatter, JsonLines, Text, json_option
@@ -26,12 +25,12 @@ from kling_batch.cli.options import (
     retry_failed_option,
     simulate_option,
 )
+from kling_batch.cli.tally import RunTally
 from kling_batch.entry_status import Status
 from kling_batch.library import REAL_POLL_FLOOR, SIMULATED_POLL_FLOOR
+from kling_batch.notify import run_exit_status
 from kling_batch.runner.artifacts import OutputLayout
 from kling_batch.runner.budget import money
-from kling_batch.runner.options import RunSummary
-from kling_batch.runner.records import EntryState
 from kling_batch.runner.world import world_note
 
 RUN_JSON = (
@@ -43,6 +42,24 @@ STATUS_JSON = (
     "estimated_seconds, estimated_cost, currency, task_id, task_status, request_id, files, "
     "sha256, usage, billed_seconds, cost, error_code, error_message}, with warnings (what "
     "expires soon) and simulated once the output records where it was made."
+)
+
+notify_url_option = click.option(
+    "--notify-url",
+    metavar="URL",
+    default=None,
+    help="When the run ends, however it ends, POST its JSON summary to URL "
+    "(docs/notifications.md): https, or plain http:// only to a loopback host. A notification "
+    "that fails is reported, never fatal.",
+)
+notify_cmd_option = click.option(
+    "--notify-cmd",
+    "notify_command",
+    metavar="CMD",
+    default=None,
+    help="When the run ends, however it ends, run CMD with the same JSON summary on its "
+    "standard input (split like a shell would, but run without one; $DASHSCOPE_API_KEY is "
+    "not passed on). A notification that fails is reported, never fatal.",
 )
 
 
@@ -78,6 +95,8 @@ STATUS_JSON = (
 )
 @prices_option
 @max_cost_option
+@notify_url_option
+@notify_cmd_option
 @json_option(RUN_JSON)
 def run(
     manifest: Path,
@@ -92,21 +111,22 @@ def run(
     simulate_render_seconds: float,
     prices_file: Path | None,
     max_cost: Decimal | None,
+    notify_url: str | None,
+    notify_command: str | None,
     as_json: bool,
 ) -> None:
     """Validate MANIFEST, then submit, poll and download every entry; running it again resumes.
 
     Finished entries are skipped, tasks in flight are polled again, and only entries whose
     content changed are rendered again. With --max-cost or the manifest's budget:, a run whose
-    plan costs more is refused (nothing sent), and no create is sent past the limit.
+    plan costs more is refused (nothing sent), and no create is sent past the limit. The last
+    lines say what it cost and where the report is; --notify-url and --notify-cmd tell someone
+    else when it ends.
     """
     loaded = load_or_exit(manifest)
     layout = OutputLayout.for_manifest(output_root, loaded.name)
-    # --json: the events were the output; the closing line is for people.
-    output: Formatter[RunSummary] = (
-        JsonLines(_no_lines) if as_json else Text(_no_lines, notes=_run_line(layout))
-    )
     prices = load_prices(prices_file)
+    tally = RunTally.for_manifest(loaded, prices)  # what this run did, for its closing lines
     # The display restores the terminal before anything else is printed.
     with calling_library(), open_display(as_json=as_json, manifest=loaded) as display:
         summary = kling_batch.run(
@@ -121,43 +141,18 @@ def run(
             poll_interval=poll_interval,
             max_cost=max_cost,
             prices=prices,
-            sinks=[display],
+            sinks=[display, tally],
             simulated_render_seconds=simulate_render_seconds,
+            notify_url=notify_url,
+            notify_command=notify_command,
         )
-    output.emit(summary)
-    _finish(summary)
-
-
-def _no_lines(summary: RunSummary) -> Iterable[str]:
-    return ()
-
-
-def _run_line(layout: OutputLayout) -> Callable[[RunSummary], list[str]]:
-    def line(summary: RunSummary) -> list[str]:
-        done, total = summary.count(EntryState.DONE), len(summary.states)
-        return [
-            f"{done} of {total} entries done in {summary.elapsed:.1f} s; output in {layout.folder}"
-        ]
-
-    return line
-
-
-def _finish(summary: RunSummary) -> None:
-    """The exit status, with the reason on stderr when it is not 0."""
-    if summary.fatal:
-        click.echo(f"error: stopped: {summary.fatal}", err=True)
-        sys.exit(ExitCode.FATAL)
-    if summary.interrupted:
-        click.echo("interrupted: state saved; run the same command again to resume", err=True)
-        sys.exit(ExitCode.INTERRUPTED)
-    if summary.over_budget:
-        click.echo(
-            f"not sent, over the budget: {', '.join(summary.over_budget)}; "
-            "raise the limit with --max-cost to render them",
-            err=True,
-        )
-    if not summary.all_done:
-        sys.exit(ExitCode.ENTRY_FAILED)
+        billed = kling_batch.status(loaded, output=output_root, only=only, prices=prices)
+    # With --json the events were the output: only what went wrong is said, on stderr.
+    for line in closing_lines(summary, tally, billed, layout, brief=as_json):
+        click.echo(line, err=True)
+    status = ExitCode(run_exit_status(summary))
+    if status is not ExitCode.OK:
+        sys.exit(status)
 
 
 @command(ExitCode.INVALID)

@@ -2,12 +2,15 @@
 drawing so that it can be tested without a terminal.
 
 Everything comes from events, not the state store, so the display shows exactly what the log
-says and can never block the runner on a database read.
+says and can never block the runner on a database read. A tally is itself an EventSink, so the
+command line can keep one for the run's closing lines.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import heapq
+import statistics
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -25,6 +28,7 @@ from kling_batch.runner.events import (
     Event,
     Fatal,
     Interrupted,
+    NotifyFailed,
     Poll,
     Reconciled,
     Retry,
@@ -62,6 +66,10 @@ class Phase(StrEnum):
         return not self.is_finished and self is not Phase.QUEUED
 
 
+# How many of the latest renders the ETA's typical render time is the median of: recent enough
+# to follow the service's load, enough to ignore an odd one (as runner/polling.py learns).
+RENDER_TIMES_WINDOW = 40
+
 _POLL_PHASES = {
     TaskStatus.PENDING: Phase.PENDING,
     TaskStatus.RUNNING: Phase.RUNNING,
@@ -96,6 +104,11 @@ class RunTally:
     retries: int = 0
     throttled: int = 0
     stopping: str | None = None  # why the run is winding down early (interrupt, fatal error)
+    concurrency: int = 10
+    # Start to done of the renders this run sent and saw finish, the latest last.
+    render_times: deque[float] = field(default_factory=lambda: deque(maxlen=RENDER_TIMES_WINDOW))
+    started_here: set[str] = field(default_factory=set)  # entries this run sent from the start
+    notify_failures: list[NotifyFailed] = field(default_factory=list)
 
     @classmethod
     def for_manifest(cls, manifest: Manifest | None, prices: PriceTable | None) -> RunTally:
@@ -131,21 +144,43 @@ class RunTally:
             return 0.0
         return max(0.0, (self.finished_at or now) - self.started_at)
 
-    def eta(self, now: float) -> float | None:
-        """Seconds left at this run's pace so far; None until one entry has been worked on.
+    @property
+    def worked(self) -> int:
+        """Entries this run did something with (not only skipped)."""
+        return sum(1 for phase in self.phases.values() if phase is not Phase.SKIPPED)
 
-        Entries skipped as already done took no time, so they count as finished but not in
-        the pace; otherwise a resumed run would promise to end far too soon.
+    def typical_render(self) -> float | None:
+        """The median time, start to done, of the latest renders this run saw finish."""
+        return statistics.median(self.render_times) if self.render_times else None
+
+    def eta(self, now: float) -> float | None:
+        """Seconds left, from what this run learned renders take; None until one finished.
+
+        Each render at work needs the typical time less its age; the ones still queued take
+        the slots (`concurrency`) as they free up. The typical time is a running median of the
+        latest renders, not of the first few (which are the quick ones) and not of entries
+        skipped as done or resumed midway (which took no time, or part of it).
         """
         remaining = self.total - self.finished
         if remaining <= 0:
             return 0.0
-        worked = sum(
-            1 for phase in self.phases.values() if phase.is_finished and phase is not Phase.SKIPPED
-        )
-        if worked == 0 or self.started_at is None:
+        typical = self.typical_render()
+        if typical is None:
             return None
-        return self.elapsed(now) / worked * remaining
+        working = self.in_flight()
+        slots = [max(0.0, typical - (now - item.since)) for item in working]
+        slots += [0.0] * max(0, self.concurrency - len(slots))
+        heapq.heapify(slots)
+        finish = max(slots)
+        for _ in range(max(0, remaining - len(working))):
+            free_at = heapq.heappop(slots) + typical
+            finish = max(finish, free_at)
+            heapq.heappush(slots, free_at)
+        return finish
+
+    def emit(self, event: Event) -> None:
+        """As an EventSink: `apply`."""
+        self.apply(event)
 
     # -- folding -----------------------------------------------------------------------
 
@@ -155,11 +190,16 @@ class RunTally:
             case RunStarted():
                 self.started_at = event.at
                 self.total = event.entries
+                self.concurrency = event.concurrency
             case EntrySkipped():
                 self._move(event, Phase.SKIPPED)
             case Upload():
+                self._start(event)
                 self._move(event, Phase.UPLOADING)
-            case Submit() | SubmitAmbiguous():
+            case Submit():
+                self._start(event)
+                self._move(event, Phase.SUBMITTING)
+            case SubmitAmbiguous():
                 self._move(event, Phase.SUBMITTING)
             case Submitted():
                 self._move(event, Phase.PENDING, event.task_id)
@@ -187,6 +227,13 @@ class RunTally:
                 self.stopping = f"interrupted ({event.signal})"
             case RunFinished():
                 self.finished_at = event.at
+            case NotifyFailed():
+                self.notify_failures.append(event)
+
+    def _start(self, event: EntryEvent) -> None:
+        # A render timed from its start: first seen here uploading or submitting.
+        if event.entry_id not in self.phases:
+            self.started_here.add(event.entry_id)
 
     def _move(self, event: EntryEvent, phase: Phase, task_id: str | None = None) -> None:
         self.phases[event.entry_id] = phase
@@ -196,6 +243,8 @@ class RunTally:
             self.task_ids[event.entry_id] = task_id
 
     def _done(self, event: EntryDone) -> None:
+        if event.entry_id in self.started_here and event.entry_id in self.since:
+            self.render_times.append(max(0.0, event.at - self.since[event.entry_id]))
         self._move(event, Phase.DONE)
         seconds = event.billed_seconds
         entry = self.entries.get(event.entry_id)

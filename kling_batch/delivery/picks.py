@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from difflib import get_close_matches
@@ -114,6 +115,19 @@ def write_picks(path: Path, picks: Mapping[str, str], manifest_file: str) -> Non
     else:
         lines.append("picks: {}")
     write_text_atomic(path, "\n".join(lines) + "\n")
+
+
+def pick_command(manifest: Path, entry_id: str, output_root: Path | None = None) -> str:
+    """The command line that picks `entry_id`, as the report shows it on each take."""
+    words = ["kling-batch", "pick", str(manifest), entry_id]
+    if output_root is not None:
+        words += ["--output", str(output_root)]
+    return shlex.join(words)
+
+
+def clear_command(manifest: Path, group: str) -> str:
+    """The command line that removes the pick of `group` (no output needed)."""
+    return shlex.join(["kling-batch", "pick", str(manifest), "--clear", group])
 
 
 def pick(manifest: Manifest, layout: OutputLayout, entry_id: str) -> PickChange:

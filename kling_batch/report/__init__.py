@@ -1,10 +1,11 @@
-"""report.html: a run at a glance, one self-contained page beside the videos (spec §3).
+"""report.html: a run at a glance, one self-contained page beside the videos (spec §3, §8).
 
     write_report(layout, manifest, store)            # at the end of every run, and by `report`
 
-`gather` collects what the page says (from the manifest, the state store, results and
-events.jsonl); `render_report` turns that into HTML. Both are public for tests and other
-front ends; most callers want `write_report`.
+`make_pictures` makes what the page shows (poster frames, input thumbnails, contact-sheet.png,
+each once per content); `gather` collects what the page says (from the manifest, the state
+store, results, events.jsonl and the picks file); `render_report` turns that into HTML. All
+are public for tests and other front ends; most callers want `write_report`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from kling_batch.report.facts import (
     gather,
     run_timing,
 )
+from kling_batch.report.next_step import next_step
+from kling_batch.report.pictures import Pictures, PosterMaker, make_pictures
 from kling_batch.report.render import POSTER_FRAGMENT, render_report
 from kling_batch.runner.artifacts import OutputLayout
 from kling_batch.runner.state import StateStore
@@ -30,9 +33,13 @@ __all__ = [
     "POSTER_FRAGMENT",
     "Artifact",
     "EntryOutcome",
+    "Pictures",
+    "PosterMaker",
     "ReportFacts",
     "RunTiming",
     "gather",
+    "make_pictures",
+    "next_step",
     "render_report",
     "run_timing",
     "write_report",
@@ -46,12 +53,14 @@ def write_report(
     *,
     wall_time: float | None = None,
     prices: PriceTable | None = None,
+    ffmpeg: str | None = None,
 ) -> Path:
-    """Write `layout.report` and return its path. `wall_time` (seconds) overrides the time
-    read from events.jsonl."""
-    facts = gather(layout, manifest, store, prices=prices, wall_time=wall_time)
-    page = render_report(facts)
+    """Write `layout.report` (with the poster frames and contact-sheet.png it shows) and return
+    its path. `wall_time` (seconds) overrides the time read from events.jsonl."""
     layout.folder.mkdir(parents=True, exist_ok=True)
+    pictures = make_pictures(layout, manifest, store, ffmpeg=ffmpeg)
+    facts = gather(layout, manifest, store, prices=prices, wall_time=wall_time, pictures=pictures)
+    page = render_report(facts)
     # Through a temporary name: a browser reloading mid-write sees the old page or the new one.
     temporary = layout.report.with_name(f".{layout.report.name}.tmp")
     temporary.write_text(page, encoding="utf-8")

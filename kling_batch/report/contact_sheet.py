@@ -9,6 +9,9 @@ a picture (not done, or a video whose frame could not be read) gets a placeholde
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+from PIL.PngImagePlugin import PngInfo
 
 from kling_batch.delivery.groups import grouped
 from kling_batch.manifest.model import Manifest
@@ -39,6 +43,8 @@ _FAINT = (110, 110, 110)
 _TINT = (226, 232, 244)
 _PICTURE_GROUND = (16, 16, 16)
 _PLACEHOLDER = (210, 210, 210)
+_DIGEST_CHUNK = "kling-batch-sheet"
+_DIGEST_RECIPE = f"v1 {MAX_COLUMNS}x{MAX_ROWS} box={BOX}"
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ class SheetTile:
     group: str
     image: Path | None  # the poster; None: a placeholder showing `note`
     note: str | None = None
+    shows: str = ""  # the sha256 of the video the poster is of
 
 
 Cell = tuple[int, int]  # (row, column)
@@ -61,7 +68,7 @@ def sheet_tiles(
         for entry in entries:
             poster = posters.get(entry.id)
             if isinstance(poster, Poster):
-                tiles.append(SheetTile(entry.id, group, poster.path))
+                tiles.append(SheetTile(entry.id, group, poster.path, shows=poster.video_sha256))
                 continue
             if isinstance(poster, FrameFailure):
                 note = poster.reason
@@ -148,7 +155,8 @@ def write_contact_sheet(
     posters: Mapping[str, Poster | FrameFailure] | None = None,
     ffmpeg: str | None = None,
 ) -> Path:
-    """Write `<output>/<name>/contact-sheet.png` (making the posters it lacks) and return it."""
+    """Write `<output>/<name>/contact-sheet.png` (making the posters it lacks) and return it;
+    the sheet there is kept when it already shows exactly this."""
     if posters is None:
         posters = make_posters(layout, manifest, store, ffmpeg=ffmpeg)
     tiles = sheet_tiles(manifest, store, posters)
@@ -157,13 +165,33 @@ def write_contact_sheet(
     simulated = " (SIMULATED clips, not renders)" if world and world.simulated else ""
     title = f"{manifest.name}: {done} of {len(tiles)} entries with a frame{simulated}"
     target = layout.folder / CONTACT_SHEET_FILE
+    digest = _digest(title, tiles)
+    if _kept_digest(target) == digest:
+        return target
+    info = PngInfo()
+    info.add_text(_DIGEST_CHUNK, digest)
     temporary = target.with_name(f".{target.name}.tmp")
     try:
-        render_contact_sheet(title, tiles).save(temporary, "PNG")
+        render_contact_sheet(title, tiles).save(temporary, "PNG", pnginfo=info)
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
     return target
+
+
+def _digest(title: str, tiles: Sequence[SheetTile]) -> str:
+    shown = [[t.entry_id, t.group, t.shows, t.note] for t in tiles]
+    text = json.dumps([_DIGEST_RECIPE, title, shown], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _kept_digest(path: Path) -> str | None:
+    try:
+        with Image.open(path) as image:
+            value = image.info.get(_DIGEST_CHUNK)  # written before the pixels: no decode
+    except (OSError, UnidentifiedImageError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _draw_tile(
@@ -192,6 +220,9 @@ def _draw_tile(
 def _open(path: Path) -> Image.Image | None:
     try:
         with Image.open(path) as image:
+            # A JPEG decodes straight at a fraction of its size, no smaller than the tile's.
+            fit = min(BOX / image.width, BOX / image.height, 1.0)
+            image.draft("RGB", (math.ceil(image.width * fit), math.ceil(image.height * fit)))
             return image.convert("RGB")
     except (OSError, UnidentifiedImageError):
         return None  # a poster removed since: the tile says so instead

@@ -3,11 +3,13 @@
 Each card holds the entry's `EntryResult`, the very object results.jsonl is written from, so
 the report and results.jsonl can never disagree on a number. Wall time comes from events.jsonl,
 because a campaign is often run several times (resumed after Ctrl-C, retried) and the state
-store keeps no timings of the runs themselves.
+store keeps no timings of the runs themselves. Groups and picks come from delivery/ (the one
+place that says what a group is), pictures from pictures.py (made before the page).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,9 +17,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from kling_batch.api.decode import beijing_time
 from kling_batch.api.errors import is_throttling_code
-from kling_batch.manifest.model import Entry, Manifest
+from kling_batch.delivery.groups import group_of, take_of
+from kling_batch.delivery.picks import PicksInvalid, picks_path, read_picks
+from kling_batch.manifest.model import Entry, Manifest, Media
 from kling_batch.prices import PriceTable
+from kling_batch.report.frames import FrameFailure, Poster, Thumbnail
+from kling_batch.report.pictures import Pictures, href
 from kling_batch.runner.artifacts import OutputLayout, read_json_lines
 from kling_batch.runner.events import EventKind
 from kling_batch.runner.records import EntryRecord, EntryState
@@ -33,6 +40,8 @@ ARTIFACT_FILES = (
     "task.json",
     "polls.jsonl",
 )
+# The commands' default --output (cli/options.py): the cards' commands name any other.
+_DEFAULT_OUTPUT = Path("output")
 # Filter order in the report: what needs attention first after the good news.
 STATUS_ORDER = (
     str(EntryState.DONE),
@@ -55,6 +64,16 @@ class Artifact:
 
 
 @dataclass(frozen=True)
+class InputImage:
+    """A local image the entry sends, as its card shows it."""
+
+    role: str  # first_frame, last_frame, refer
+    name: str  # the file's name
+    href: str | None = None  # its thumbnail
+    problem: str | None = None  # why there is no thumbnail
+
+
+@dataclass(frozen=True)
 class EntryOutcome:
     """One card of the report: the entry, its result, and its files on disk."""
 
@@ -62,6 +81,17 @@ class EntryOutcome:
     result: EntryResult
     video_href: str | None = None  # set only when the verified video is on disk
     artifacts: tuple[Artifact, ...] = ()
+    poster_href: str | None = None
+    poster_problem: FrameFailure | None = None  # a done video without a poster, and why
+    inputs: tuple[InputImage, ...] = ()
+    render_seconds: float | None = None  # submit to end, by the service's clock
+    group: str = ""
+    take: int | None = None
+    picked: bool = False
+
+    @property
+    def group_id(self) -> str:
+        return self.group or self.entry.id
 
 
 @dataclass(frozen=True)
@@ -86,6 +116,20 @@ class ReportFacts:
     # Where the output was made (runner/world.py): shown when its videos are not real renders.
     simulated: bool | None = False
     world_note: str | None = None
+    picks_file: str = ""  # its name, beside the manifest
+    picks_problem: str | None = None  # the picks file cannot be read: no pick is shown
+    contact_sheet_href: str | None = None
+    contact_sheet_problem: str | None = None
+    # `--output` for the commands the cards show, when the output is not the default one.
+    output_root: Path | None = None
+
+    @property
+    def groups(self) -> dict[str, tuple[EntryOutcome, ...]]:
+        """The cards by group, groups in the order their first entry appears."""
+        found: dict[str, list[EntryOutcome]] = {}
+        for outcome in self.entries:
+            found.setdefault(outcome.group_id, []).append(outcome)
+        return {group: tuple(members) for group, members in found.items()}
 
     @property
     def status_counts(self) -> dict[str, int]:
@@ -113,15 +157,26 @@ def gather(
     *,
     prices: PriceTable | None = None,
     wall_time: float | None = None,
+    pictures: Pictures | None = None,
 ) -> ReportFacts:
+    """What the page says. `pictures` (pictures.py) are linked when given; without them the
+    cards show no poster or thumbnail."""
     prices = prices or PriceTable.load()
+    pictures = pictures or Pictures()
     timing = run_timing(layout.events)
     if wall_time is not None:
         timing = RunTiming(max(timing.runs, 1), wall_time, timing.retries, timing.throttled)
+    picks_problem = None
+    try:
+        picks = read_picks(picks_path(manifest))
+    except PicksInvalid as invalid:
+        picks, picks_problem = {}, str(invalid)
     outcomes = tuple(
-        _outcome(layout, entry, store.get(entry.id), prices) for entry in manifest.entries
+        _outcome(layout, entry, store.get(entry.id), prices, pictures, picks)
+        for entry in manifest.entries
     )
     world = store.world()
+    root = layout.folder.parent
     return ReportFacts(
         name=manifest.name,
         manifest_path=manifest.path,
@@ -131,11 +186,23 @@ def gather(
         timing=timing,
         simulated=world.simulated if world is not None else False,
         world_note=world_note(world),
+        picks_file=picks_path(manifest).name,
+        picks_problem=picks_problem,
+        contact_sheet_href=(
+            href(layout, pictures.contact_sheet) if pictures.contact_sheet is not None else None
+        ),
+        contact_sheet_problem=pictures.contact_sheet_problem,
+        output_root=None if root == _DEFAULT_OUTPUT else root,
     )
 
 
 def _outcome(
-    layout: OutputLayout, entry: Entry, record: EntryRecord | None, prices: PriceTable
+    layout: OutputLayout,
+    entry: Entry,
+    record: EntryRecord | None,
+    prices: PriceTable,
+    pictures: Pictures,
+    picks: dict[str, str],
 ) -> EntryOutcome:
     result = entry_result(entry, record, prices)
     folder = layout.entry_dir(entry.id)
@@ -149,7 +216,63 @@ def _outcome(
     video = None
     if result.video is not None:
         video = next((a.href for a in artifacts if a.name == VIDEO_FILE), None)
-    return EntryOutcome(entry, result, video, artifacts)
+    poster = pictures.posters.get(entry.id)
+    group = group_of(entry)
+    return EntryOutcome(
+        entry,
+        result,
+        video,
+        artifacts,
+        poster_href=href(layout, poster.path) if isinstance(poster, Poster) else None,
+        poster_problem=poster if isinstance(poster, FrameFailure) else None,
+        inputs=tuple(
+            _input(layout, media.type, media.path, picture)
+            for media, picture in zip(
+                _local_images(entry) if entry.id in pictures.inputs else (),
+                pictures.inputs.get(entry.id, ()),
+                strict=True,
+            )
+        ),
+        render_seconds=render_seconds(layout, record),
+        group=group,
+        take=take_of(entry),
+        picked=picks.get(group) == entry.id,
+    )
+
+
+def _local_images(entry: Entry) -> tuple[Media, ...]:
+    # In the order input_thumbnails makes them.
+    return tuple(m for m in entry.local_media if not m.type.is_video and m.path is not None)
+
+
+def _input(
+    layout: OutputLayout, role: str, path: Path | None, picture: Thumbnail | FrameFailure
+) -> InputImage:
+    name = path.name if path is not None else ""
+    if isinstance(picture, Thumbnail):
+        return InputImage(str(role), name, href=href(layout, picture.path))
+    return InputImage(str(role), name, problem=picture.reason)
+
+
+def render_seconds(layout: OutputLayout, record: EntryRecord | None) -> float | None:
+    """How long the render took, submit to end: from the service's own times in task.json
+    (so our polling's lag is not counted), else from the state store."""
+    if record is None or record.state not in (EntryState.DONE, EntryState.SUCCEEDED):
+        return None
+    try:
+        answer = json.loads(layout.task_file(record.entry_id).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        answer = None
+    output = answer.get("output") if isinstance(answer, dict) else None
+    if isinstance(output, dict):
+        submitted = beijing_time(output.get("submit_time"))
+        ended = beijing_time(output.get("end_time"))
+        if submitted is not None and ended is not None and ended >= submitted:
+            return (ended - submitted).total_seconds()
+    if record.submitted_at is not None and record.finished_at is not None:
+        seconds = record.finished_at - record.submitted_at
+        return seconds if seconds >= 0 else None
+    return None
 
 
 def run_timing(events_path: Path) -> RunTiming:

@@ -41,6 +41,7 @@ class EventKind(StrEnum):
     FATAL = "fatal"
     INTERRUPTED = "interrupted"
     RUN_FINISHED = "run_finished"
+    NOTIFY_FAILED = "notify_failed"
 
 
 # Field metadata: a flag written only when true (`"resumable": true`); absent means false.
@@ -149,6 +150,16 @@ class RunFinished(Event):
     elapsed: float
     interrupted: bool = _flag()
     fatal: str | None = None
+
+
+@dataclass(frozen=True)
+class NotifyFailed(Event):
+    """After the run: its end-of-run notification did not arrive (the run's outcome stands)."""
+
+    kind: ClassVar[EventKind] = EventKind.NOTIFY_FAILED
+    channel: str  # url, command
+    target: str  # safe to print: scheme://host[:port] of a URL, the command's name
+    reason: str
 
 
 # -- one entry, in the order a render goes ----------------------------------------------------

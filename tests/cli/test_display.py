@@ -192,12 +192,34 @@ def test_retries_and_throttling_are_counted() -> None:
     assert (tally.retries, tally.throttled) == (2, 1)
 
 
-def test_eta_from_the_pace_of_entries_worked_on_not_skipped_ones() -> None:
+def test_eta_from_the_renders_this_run_saw_finish() -> None:
     tally = tally_of(RUN)
 
-    # b and c took 11 s between them (2 entries worked); d is left: 5.5 s more.
-    assert tally.eta(T0 + 11) == pytest.approx(5.5)
-    assert tally_of(RUN[:5]).eta(T0 + 2) is None  # nothing worked on yet: no guess
+    # b took 9 s from its submit to done; d, submitted at 4 s, has 2 s of that left at 11 s.
+    # The skip (a) and the failure (c) teach nothing about how long a render takes.
+    assert tally.typical_render() == pytest.approx(9)
+    assert tally.eta(T0 + 11) == pytest.approx(2)
+    assert tally_of(RUN[:5]).eta(T0 + 2) is None  # no render finished yet: no guess
+
+
+def test_eta_follows_the_latest_renders_and_fills_the_slots() -> None:
+    entries = tuple(entry(f"e{n}") for n in range(30))
+    tally = RunTally.for_manifest(Manifest(Path("m.yaml"), "m", entries), PriceTable.load())
+    tally.apply(RunStarted(manifest=Path("m.yaml"), entries=30, concurrency=2, service="sim",
+                           simulated=True, at=t(0)))  # fmt: skip
+    clock = 0.0
+    for n, seconds in enumerate([100.0] + [10.0] * 9):  # one slow render first, then quick ones
+        tally.apply(Submit(f"e{n}", model=STANDARD_MODEL, at=t(clock)))
+        clock += seconds
+        tally.apply(EntryDone(f"e{n}", files=("video.mp4",), billed_seconds=5, at=t(clock)))
+    assert tally.typical_render() == pytest.approx(10)  # the median, not the first render
+
+    # 20 left, none at work, 2 slots: 10 waves of 10 s.
+    assert tally.eta(t(clock)) == pytest.approx(100)
+    # A render resumed midway (first seen polling) is not timed: it did not start here.
+    tally.apply(Poll("e10", task_id="t", status=TaskStatus.RUNNING, at=t(clock)))
+    tally.apply(EntryDone("e10", files=("video.mp4",), billed_seconds=5, at=t(clock + 1)))
+    assert len(tally.render_times) == 10
 
 
 def test_elapsed_stops_when_the_run_finishes() -> None:

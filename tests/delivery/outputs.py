@@ -11,7 +11,7 @@ import shutil
 import textwrap
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import anyio
@@ -20,7 +20,7 @@ from PIL import Image
 from kling_batch.api import ApiKey
 from kling_batch.batch import run_manifest
 from kling_batch.manifest import load
-from kling_batch.manifest.model import Entry, Manifest
+from kling_batch.manifest.model import Manifest
 from kling_batch.runner.artifacts import OutputLayout
 from kling_batch.runner.connection import Connection
 from kling_batch.runner.options import RunOptions
@@ -55,14 +55,6 @@ HERO_TAKES = {"hero-take1": ("hero", 1), "hero-take2": ("hero", 2)}
 
 
 @dataclass(frozen=True)
-class TakeEntry(Entry):
-    """An entry as campaign-scale authoring makes it: with its group and take."""
-
-    group: str | None = None
-    take: int | None = None
-
-
-@dataclass(frozen=True)
 class Review:
     root: Path
     manifest: Manifest
@@ -90,10 +82,8 @@ class Review:
         """The same manifest with `takes` (entry id -> (group, take)) set on its entries."""
         entries = []
         for entry in self.manifest.entries:
-            values = {f.name: getattr(entry, f.name) for f in fields(Entry)}
             group, take = takes.get(entry.id, (None, None))
-            values.update(group=group, take=take)  # also once Entry has these fields itself
-            entries.append(TakeEntry(**values))
+            entries.append(replace(entry, group=group, take=take))
         return Manifest(
             self.manifest.path, self.manifest.name, tuple(entries), self.manifest.budget
         )

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import kling_batch
 from kling_batch.cli import main
 from kling_batch.delivery.export import ExportRefused, export
 from kling_batch.delivery.picks import pick
@@ -307,3 +308,26 @@ def test_an_output_that_never_ran_is_refused(review: Review, tmp_path: Path) -> 
     result = CliRunner().invoke(main, ["export", *arguments])
     assert result.exit_code == 2
     assert "holds no run of review.yaml" in result.output
+
+
+def test_the_library_and_the_json_say_what_was_delivered(review: Review, tmp_path: Path) -> None:
+    to = tmp_path / "handoff"
+    kling_batch.pick(review.manifest.path, "tower", output=review.output)
+    result = kling_batch.export(review.manifest.path, to=to, output=review.output, picked=True)
+    assert [item.entry_id for item in result.delivered] == ["tower"]
+
+    code, stdout, stderr = cli(review, to, "--picked", "--json")
+    assert code == 0
+    document = json.loads(stdout)
+    assert document["delivered"] == [
+        {"id": "tower", "file": str(to / "tower.mp4"), "copied": False}  # already there
+    ]
+    assert document["failures"] == []
+    assert document["sheets"] == {
+        "csv": str(to / "delivery.csv"),
+        "json": str(to / "delivery.json"),
+    }
+    assert any("without a pick" in warning for warning in document["warnings"])
+    assert "without a pick" in stderr  # and in sight of a person
+    with pytest.raises(kling_batch.ExportRefused, match="unknown field"):
+        kling_batch.export(review.manifest.path, to=to, output=review.output, name="{nope}.mp4")

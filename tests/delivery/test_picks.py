@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+import kling_batch
 from kling_batch.cli import main
 from kling_batch.delivery.picks import (
     PickRefused,
@@ -168,3 +170,24 @@ def test_an_empty_picks_file_has_no_picks(tmp_path: Path) -> None:
     path.write_text("# nothing picked yet\n")
     assert read_picks(path) == {}
     assert read_picks(tmp_path / "absent.picks.yaml") == {}
+
+
+def test_the_library_and_the_json_say_the_same(review: Review) -> None:
+    change = kling_batch.pick(review.manifest.path, "tower", output=review.output)
+    assert (change.group, change.picked, change.changed) == ("tower", "tower", True)
+
+    code, output = cli(review, "hero-take1", "--json")
+    assert code == 0
+    assert json.loads(output) == {
+        "picks_file": str(review.root / "review.picks.yaml"),
+        "group": "hero-take1",  # no takes in the manifest as loaded: a group of its own
+        "picked": "hero-take1",
+        "previous": None,
+        "changed": True,
+    }
+    cleared = kling_batch.pick(review.manifest.path, clear="tower")
+    assert (cleared.picked, cleared.previous) == (None, "tower")
+    with pytest.raises(kling_batch.PickRefused, match="cannot be picked"):
+        kling_batch.pick(review.manifest.path, FAILED, output=review.output)
+    code, output = cli(review, FAILED, "--json")
+    assert code == 2 and "cannot be picked" in output

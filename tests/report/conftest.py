@@ -90,7 +90,17 @@ class Output:
     manifest: Manifest
     store: StateStore
 
-    def succeed(self, entry_id: str, billed: int, *, with_file: bool = True) -> None:
+    def succeed(
+        self,
+        entry_id: str,
+        billed: int,
+        *,
+        with_file: bool = True,
+        video: bytes | None = None,
+        times: tuple[str, str] | None = None,
+    ) -> None:
+        """Done, with the sample clip (or `video`, recorded as verified whatever it holds) and
+        `times`, the service's (submit_time, end_time) in task.json."""
         self._submit(entry_id)
         task = Task(
             task_id=f"task-{entry_id}",
@@ -101,13 +111,16 @@ class Output:
             usage=Usage(duration=billed),
         )
         fold(self.store, entry_id, task)
-        video = self.layout.entry_dir(entry_id) / "video.mp4"
-        video.write_bytes(SAMPLE_CLIP.read_bytes())
-        kept = FileRecord("video.mp4", video.stat().st_size, sha256_file(video))
+        path = self.layout.entry_dir(entry_id) / "video.mp4"
+        path.write_bytes(SAMPLE_CLIP.read_bytes() if video is None else video)
+        kept = FileRecord("video.mp4", path.stat().st_size, sha256_file(path))
         finish(self.store, entry_id, (kept,))
-        write_json_atomic(self.layout.task_file(entry_id), {"output": {"task_id": task.task_id}})
+        answer: dict[str, object] = {"task_id": task.task_id}
+        if times is not None:
+            answer.update(submit_time=times[0], end_time=times[1])
+        write_json_atomic(self.layout.task_file(entry_id), {"output": answer})
         if not with_file:
-            video.unlink()
+            path.unlink()
 
     def fail(self, entry_id: str, code: str, message: str) -> None:
         self._submit(entry_id)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from kling_batch.delivery.picks import picks_path
 from kling_batch.prices import PriceTable
 from kling_batch.report import gather, run_timing
 from kling_batch.runner.artifacts import read_json_lines
@@ -126,3 +127,26 @@ def test_wall_time_argument_overrides_the_log(output: Output) -> None:
 
     assert facts.timing.wall_seconds == 42.0
     assert facts.timing.runs == 1
+
+
+def test_render_time_from_the_services_times_else_the_store(output: Output) -> None:
+    output.succeed("cat-moonlight", 5, times=("2026-12-01 09:30:00.000", "2026-12-01 09:32:00.250"))
+    output.succeed("hero-ref", 5)  # task.json without times: the store's submit and end
+    facts = gather(output.layout, output.manifest, output.store)
+    by_id = {o.entry.id: o for o in facts.entries}
+
+    assert by_id["cat-moonlight"].render_seconds == pytest.approx(120.25)
+    seconds = by_id["hero-ref"].render_seconds
+    assert seconds is not None and 0 <= seconds < 60
+    assert by_id["not-yet"].render_seconds is None
+
+
+def test_groups_and_picks_come_from_delivery(finished_output: Output) -> None:
+    picks_path(finished_output.manifest).write_text(
+        "version: 1\npicks:\n  cat-moonlight: cat-moonlight\n"
+    )
+    facts = gather(finished_output.layout, finished_output.manifest, finished_output.store)
+
+    assert list(facts.groups) == [e.id for e in finished_output.manifest.entries]
+    assert [o.entry.id for o in facts.entries if o.picked] == ["cat-moonlight"]
+    assert facts.picks_problem is None and facts.picks_file == "campaign.picks.yaml"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import imageio_ffmpeg
 import pytest
 from PIL import Image
 
 from kling_batch.hashing import sha256_file
+from kling_batch.report import PosterMaker
 from kling_batch.report.frames import (
     POSTER_BOX,
     POSTER_FILE,
@@ -21,6 +24,7 @@ from kling_batch.report.frames import (
     make_posters,
     poster_frame,
 )
+from kling_batch.runner.events import Download, EntryDone
 
 from ..delivery.outputs import DONE, FAILED, Review, copy_of, run_review
 
@@ -34,12 +38,37 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> Review:
 
 @pytest.fixture
 def review(finished: Review, tmp_path: Path) -> Review:
-    return copy_of(finished, tmp_path / "copy")
+    """A copy of the run's output without the posters its report made."""
+    copy = copy_of(finished, tmp_path / "copy")
+    for poster in copy.layout.folder.glob(f"*/{POSTER_FILE}"):
+        poster.unlink()
+    return copy
 
 
-def posters_of(review: Review) -> dict[str, Poster | FrameFailure]:
+def posters_of(review: Review, **options: Any) -> dict[str, Poster | FrameFailure]:
     with review.store() as store:
-        return make_posters(review.layout, review.manifest, store)
+        return make_posters(review.layout, review.manifest, store, **options)
+
+
+def counting_ffmpeg(tmp_path: Path) -> tuple[str, Path]:
+    """The real ffmpeg behind a script that notes each run of it in a file."""
+    log = tmp_path / "ffmpeg-runs.log"
+    script = tmp_path / "ffmpeg"
+    script.write_text(
+        f'#!/bin/sh\necho run >> "{log}"\nexec "{imageio_ffmpeg.get_ffmpeg_exe()}" "$@"\n'
+    )
+    script.chmod(0o755)
+    return str(script), log
+
+
+def runs(log: Path) -> int:
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+def test_the_runs_report_made_every_poster(finished: Review) -> None:
+    posters = posters_of(finished)
+    assert list(posters) == list(DONE)
+    assert all(isinstance(p, Poster) and not p.made for p in posters.values())
 
 
 def test_every_done_video_gets_a_poster_beside_it_in_its_shape(review: Review) -> None:
@@ -64,6 +93,36 @@ def test_a_poster_is_made_once_per_video(review: Review) -> None:
     again = posters_of(review)
     assert [p.made for p in again.values() if isinstance(p, Poster)] == [False] * len(DONE)
     assert (poster.read_bytes(), poster.stat().st_mtime_ns) == before
+
+
+def test_one_read_of_each_video_several_at_a_time(review: Review, tmp_path: Path) -> None:
+    ffmpeg, log = counting_ffmpeg(tmp_path)
+    posters = posters_of(review, ffmpeg=ffmpeg, workers=3)
+    assert runs(log) == len(DONE)
+    assert all(isinstance(p, Poster) and p.made for p in posters.values())
+    assert list(posters) == list(DONE)  # in manifest order, however they finished
+
+
+def test_an_untouched_video_is_not_read_again(review: Review, tmp_path: Path) -> None:
+    posters_of(review)
+    ffmpeg, log = counting_ffmpeg(tmp_path)
+    video = review.video("tower")
+    stamp = video.stat()
+    # Other bytes of the same size under the old time stamp: only a read would tell, and a
+    # report does not read a video older than its poster.
+    video.write_bytes(bytes(stamp.st_size))
+    os.utime(video, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    again = posters_of(review, ffmpeg=ffmpeg)
+    assert isinstance(again["tower"], Poster) and not again["tower"].made
+    assert runs(log) == 0
+    # Touched since (as by a copy that kept the bytes but not the time): read, found the same.
+    for entry_id in ("hero-take1", "flower"):
+        os.utime(review.video(entry_id))
+    again = posters_of(review, ffmpeg=ffmpeg)
+    assert all(not p.made for p in again.values() if isinstance(p, Poster))
+    assert runs(log) == 0
+    poster = review.layout.entry_dir("flower") / POSTER_FILE
+    assert poster.stat().st_mtime_ns >= review.video("flower").stat().st_mtime_ns
 
 
 def test_a_poster_is_made_again_when_its_video_changed(review: Review, tmp_path: Path) -> None:
@@ -149,3 +208,26 @@ def test_an_unreadable_input_image_is_a_typed_failure(tmp_path: Path) -> None:
     assert isinstance(failure, FrameFailure)
     assert "start.png is not a readable image" in failure.reason
     assert not (tmp_path / "thumbs").exists() or list((tmp_path / "thumbs").iterdir()) == []
+
+
+def test_a_run_makes_each_poster_as_its_video_arrives(review: Review, tmp_path: Path) -> None:
+    ffmpeg, log = counting_ffmpeg(tmp_path)
+    maker = PosterMaker(review.layout, ffmpeg=ffmpeg)
+    with review.store() as store:
+        record = store.get("tower")
+    assert record is not None
+    (kept,) = record.files
+    # What the runner says as the tower's video lands: downloaded and verified, then done.
+    maker.emit(Download("tower", file="video.mp4", size=kept.size, sha256=kept.sha256))
+    maker.emit(Download("tower", file="video.watermark.mp4", size=1, sha256="0" * 64))
+    maker.emit(EntryDone("tower", files=("video.mp4",), billed_seconds=3))
+    maker.emit(EntryDone("flower", files=("video.mp4",)))  # no download in this run: left alone
+    maker.close()
+    maker.close()
+
+    assert runs(log) == 1
+    assert (review.layout.entry_dir("tower") / POSTER_FILE).is_file()
+    assert not (review.layout.entry_dir("flower") / POSTER_FILE).exists()
+    posters = posters_of(review, ffmpeg=ffmpeg)
+    assert not posters["tower"].made  # type: ignore[union-attr]
+    assert runs(log) == len(DONE)  # the report made only the three others

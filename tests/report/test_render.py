@@ -9,15 +9,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from kling_batch.delivery.picks import picks_path, write_picks
+from kling_batch.manifest.model import Media, MediaType
 from kling_batch.report import POSTER_FRAGMENT, gather, render_report, write_report
 
-from .conftest import HOSTILE_PROMPT, Output
+from .conftest import HOSTILE_PROMPT, Output, shot
 
 
 @dataclass
@@ -123,7 +126,6 @@ def test_hostile_text_stays_text(page: str) -> None:
 
     assert prompt.text == HOSTILE_PROMPT
     assert len(tree.find("script")) == 1  # the report's own
-    assert tree.find("img") == []
     assert not any(k.startswith("on") for n in tree.all for k in n.attrs)
     error = next(n for n in descendants(hostile) if "error" in classes(n))
     assert "DataInspectionFailed <b>moderated</b> & blocked" in error.text
@@ -185,16 +187,22 @@ def test_header_totals(page: str) -> None:
     assert "CNY 22.80" in totals["estimated cost"]
 
 
-def test_a_filter_button_per_status_present(page: str) -> None:
+def test_a_filter_button_per_status_and_per_model_present(page: str) -> None:
     tree = Tree(page)
-    buttons = {b.attrs["data-filter"]: b.text for b in tree.find("button")}
+    buttons = tree.find("button")
+    states = {b.attrs["data-filter"]: b.text for b in buttons if "data-filter" in b.attrs}
+    models = {
+        b.attrs["data-model-filter"]: b.text for b in buttons if "data-model-filter" in b.attrs
+    }
 
-    assert buttons == {
+    assert states == {
         "all": "All (6)",
         "done": "done (4)",
         "failed": "failed (1)",
         "pending": "pending (1)",
     }
+    assert models == {"all": "any model", "omni": "omni (1)", "standard": "standard (5)"}
+    assert tree.find("select") == []  # no group of several entries: no group filter
 
 
 def test_self_contained_no_network_reference(page: str) -> None:
@@ -244,3 +252,154 @@ def test_report_of_an_output_with_nothing_run_yet(output: Output, tmp_path: Path
     assert {c.attrs["data-status"] for c in tree.find("article")} == {"pending"}
     totals = {n.attrs["data-total"]: n.text for n in tree.find("div") if "data-total" in n.attrs}
     assert "not run yet" in totals["wall time"]
+
+
+# -- pictures, groups, picks and next steps (write_report: the pictures made for real) -------
+
+MODERATED_STEP = "Content moderation refused this render"
+
+
+def written(output: Output) -> Tree:
+    return Tree(write_report(output.layout, output.manifest, output.store).read_text())
+
+
+def test_done_cards_show_their_poster_frame_on_the_player(finished_output: Output) -> None:
+    tree = written(finished_output)
+    cat = card(tree, "cat-moonlight")
+    (video,) = [n for n in descendants(cat) if n.tag == "video"]
+
+    assert video.attrs["poster"] == "cat-moonlight/poster.jpg"
+    assert video.attrs["src"] == "cat-moonlight/video.mp4"
+    assert video.attrs["preload"] == "none"  # a thousand cards load no video until played
+    assert (finished_output.layout.folder / "cat-moonlight" / "poster.jpg").is_file()
+    # A done entry whose video is gone keeps its card, with a placeholder that says why.
+    gone = card(tree, "gone-video")
+    assert not [n for n in descendants(gone) if n.tag == "video"]
+    assert "no picture: video.mp4 is missing" in gone.text
+
+
+def test_a_video_whose_frame_cannot_be_read_keeps_a_player_and_says_why(output: Output) -> None:
+    output.succeed("cat-moonlight", 5, video=b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 64)
+    tree = written(output)
+    cat = card(tree, "cat-moonlight")
+    (video,) = [n for n in descendants(cat) if n.tag == "video"]
+
+    assert "poster" not in video.attrs
+    assert video.attrs["src"] == "cat-moonlight/video.mp4" + POSTER_FRAGMENT
+    (note,) = [n for n in descendants(cat) if "frame-note" in classes(n)]
+    assert note.text.startswith("no poster frame: ffmpeg cannot read the video: ")
+
+
+def test_the_report_links_the_contact_sheet_beside_it(finished_output: Output) -> None:
+    tree = written(finished_output)
+    links = [a.attrs["href"] for a in tree.find("a")]
+
+    assert "contact-sheet.png" in links
+    assert (finished_output.layout.folder / "contact-sheet.png").is_file()
+
+
+def test_local_input_images_are_shown_as_thumbnails(output: Output, tmp_path: Path) -> None:
+    start = tmp_path / "start.png"
+    Image.new("RGB", (640, 360), (200, 120, 40)).save(start)
+    entry = shot(
+        "flower",
+        "the flower opens",
+        media=(Media(MediaType.FIRST_FRAME, path=start),),
+    )
+    flower = Output(output.layout, replace(output.manifest, entries=(entry,)), output.store)
+    tree = written(flower)
+    (image,) = tree.find("img")
+
+    assert image.attrs["alt"] == "first frame: start.png"
+    assert image.attrs["src"].startswith("_thumbnails/")
+    assert (output.layout.folder / image.attrs["src"]).is_file()
+    terms = [n.text for n in descendants(card(tree, "flower")) if n.tag == "dt"]
+    assert "media: first_frame" not in terms  # the thumbnail names it
+
+
+def test_render_time_and_billed_seconds_on_each_card(output: Output) -> None:
+    output.succeed("cat-moonlight", 5, times=("2026-12-01 09:30:00.000", "2026-12-01 09:31:12.500"))
+    pairs = {}
+    terms = [
+        n for n in descendants(card(written(output), "cat-moonlight")) if n.tag in ("dt", "dd")
+    ]
+    for term, value in zip(terms[::2], terms[1::2], strict=True):
+        pairs[term.text] = value.text
+
+    assert pairs["render time"] == "1 min 12 s"
+    assert pairs["billed"] == "5 s, CNY 3.00"
+
+
+@pytest.mark.parametrize(
+    ("code", "step"),
+    [
+        ("DataInspectionFailed", MODERATED_STEP),
+        ("InvalidParameter.DataInspection", "could not fetch or accept a media file"),
+        ("InternalError.Algo", "Run the manifest again with --retry-failed"),
+    ],
+)
+def test_a_failed_card_says_what_to_do_next(output: Output, code: str, step: str) -> None:
+    output.fail("hostile", code, "it went wrong")
+    (next_step,) = [
+        n for n in descendants(card(written(output), "hostile")) if "next-step" in classes(n)
+    ]
+
+    assert step in next_step.text
+
+
+def test_the_takes_of_a_group_sit_side_by_side_with_the_pick_marked(
+    finished_output: Output,
+) -> None:
+    takes = {"cat-moonlight": ("cat", 1), "gone-video": ("cat", 2), "not-yet": ("cat", 3)}
+    grouped = with_groups(finished_output, takes)
+    write_picks(picks_path(grouped.manifest), {"cat": "cat-moonlight"}, "campaign.yaml")
+    tree = written(grouped)
+
+    (section,) = tree.find("section", data_group="cat")
+    inside = [n.attrs["data-entry"] for n in descendants(section) if n.tag == "article"]
+    assert inside == ["cat-moonlight", "not-yet", "gone-video"]  # in manifest order
+    assert "3 takes · picked: cat-moonlight" in section.text
+    (row,) = [n for n in descendants(section) if "takes" in classes(n)]
+    assert [n.attrs["data-entry"] for n in row.children] == inside
+    # The cards outside the group follow in manifest order.
+    loose = [
+        c.attrs["data-entry"] for c in tree.find("article") if c.attrs["data-entry"] not in inside
+    ]
+    assert loose == ["hero-ref", "hostile", "launch-film"]
+
+    picked = card(tree, "cat-moonlight")
+    assert any("picked" in classes(n) for n in descendants(picked))
+    commands = {
+        c.attrs["data-entry"]: [n.text for n in descendants(c) if n.tag == "code"]
+        for c in tree.find("article")
+    }
+    path = grouped.manifest.path
+    assert commands["cat-moonlight"] == [f"kling-batch pick {path} --clear cat"]
+    assert commands["hero-ref"] == [
+        f"kling-batch pick {path} hero-ref --output {grouped.layout.folder.parent}"
+    ]
+    assert commands["gone-video"] == [] and commands["hostile"] == []  # nothing to pick
+    (select,) = tree.find("select")
+    assert [o.attrs["value"] for o in descendants(select)] == ["all", "cat"]
+    assert {c.attrs["data-entry"]: c.attrs["data-group"] for c in tree.find("article")}[
+        "hostile"
+    ] == "hostile"
+
+
+def test_an_unreadable_picks_file_is_said_and_shows_no_pick(finished_output: Output) -> None:
+    picks_path(finished_output.manifest).write_text("picks: [not, a, mapping]\n")
+    tree = written(finished_output)
+
+    notes = [n.text for n in tree.all if "world-note" in classes(n)]
+    assert any(
+        note.startswith("No pick is shown: ") and "campaign.picks.yaml" in note for note in notes
+    )
+    assert not [n for n in tree.all if "picked" in classes(n)]
+
+
+def with_groups(output: Output, takes: dict[str, tuple[str, int]]) -> Output:
+    entries = []
+    for entry in output.manifest.entries:
+        group, take = takes.get(entry.id, (None, None))
+        entries.append(replace(entry, group=group, take=take))
+    return Output(output.layout, replace(output.manifest, entries=tuple(entries)), output.store)

@@ -23,6 +23,7 @@ from kling_batch.runner.events import (
     EventLog,
     Fatal,
     Interrupted,
+    NotifyFailed,
     Poll,
     Reconciled,
     Retry,
@@ -169,6 +170,12 @@ LINES: list[tuple[Event, str]] = [
         '{"done": 0, "elapsed": 1.0, "event": "run_finished", "failed": 0, '
         '"fatal": "AccountError: Arrearage", "interrupted": true, "ts": 1764081783.201, '
         '"unfinished": 3}',
+    ),
+    (
+        NotifyFailed(channel="url", target="https://hooks.example.com",
+                     reason="HTTP 500 Internal Server Error", at=AT),
+        '{"channel": "url", "event": "notify_failed", "reason": "HTTP 500 Internal Server Error", '
+        '"target": "https://hooks.example.com", "ts": 1764081783.201}',
     ),
 ]  # fmt: skip
 

@@ -1,0 +1,97 @@
+"""The pictures a report shows: each done video's poster frame, thumbnails of the local images
+entries send, and contact-sheet.png. Made here, once per content, before the page is written;
+the page only links them (paths relative to report.html, which sits in the output folder).
+
+A poster takes ffmpeg a tenth of a second of CPU, so a run makes each one as its video
+arrives (`PosterMaker`, an event sink), in the background while renders are awaited: the report
+at the run's end finds them made instead of reading a thousand videos at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from kling_batch.delivery.videos import VIDEO_FILE, DoneVideo
+from kling_batch.manifest.model import Manifest
+from kling_batch.report.contact_sheet import write_contact_sheet
+from kling_batch.report.frames import (
+    FrameFailure,
+    Poster,
+    Thumbnail,
+    input_thumbnails,
+    make_poster,
+    make_posters,
+)
+from kling_batch.runner.artifacts import OutputLayout
+from kling_batch.runner.events import Download, EntryDone, Event
+from kling_batch.runner.state import StateStore
+
+
+@dataclass(frozen=True)
+class Pictures:
+    posters: Mapping[str, Poster | FrameFailure] = field(default_factory=dict)
+    inputs: Mapping[str, tuple[Thumbnail | FrameFailure, ...]] = field(default_factory=dict)
+    contact_sheet: Path | None = None
+    # Why there is no contact sheet (it could not be written); the page says so.
+    contact_sheet_problem: str | None = None
+
+
+def make_pictures(
+    layout: OutputLayout, manifest: Manifest, store: StateStore, *, ffmpeg: str | None = None
+) -> Pictures:
+    """Posters, input thumbnails and the contact sheet of `manifest`'s output."""
+    posters = make_posters(layout, manifest, store, ffmpeg=ffmpeg)
+    known: dict[Path, Thumbnail | FrameFailure] = {}
+    inputs = {
+        entry.id: found
+        for entry in manifest.entries
+        if (found := input_thumbnails(layout, entry, known))
+    }
+    sheet: Path | None = None
+    problem: str | None = None
+    try:
+        sheet = write_contact_sheet(layout, manifest, store, posters=posters)
+    except OSError as error:  # a full disk: the page still tells what it can
+        problem = f"contact-sheet.png could not be written: {error.strerror or error}"
+    return Pictures(posters, inputs, sheet, problem)
+
+
+def href(layout: OutputLayout, path: Path) -> str:
+    """`path` as a link from report.html (which sits in `layout.folder`)."""
+    return quote(path.relative_to(layout.folder).as_posix())
+
+
+class PosterMaker:
+    """An event sink that makes each entry's poster once its video is downloaded and verified
+    (the `download` event carries its sha256), on one background thread: the runner's loop
+    only hands the work over. `close` waits for what was handed over."""
+
+    def __init__(self, layout: OutputLayout, *, ffmpeg: str | None = None) -> None:
+        self._layout = layout
+        self._ffmpeg = ffmpeg
+        self._videos: dict[str, DoneVideo] = {}
+        self._pool: ThreadPoolExecutor | None = None
+
+    def emit(self, event: Event) -> None:
+        match event:
+            case Download(file=file) if file == VIDEO_FILE:
+                path = self._layout.entry_dir(event.entry_id) / file
+                self._videos[event.entry_id] = DoneVideo(
+                    event.entry_id, path, event.size, event.sha256
+                )
+            case EntryDone():
+                video = self._videos.pop(event.entry_id, None)
+                if video is not None:
+                    if self._pool is None:
+                        self._pool = ThreadPoolExecutor(1, thread_name_prefix="poster")
+                    self._pool.submit(make_poster, video, self._layout, self._ffmpeg)
+
+    def close(self) -> None:
+        """Wait for the posters handed over; safe to call more than once."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
