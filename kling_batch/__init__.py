@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from kling_batch.prices import PriceTable, PriceTableError
     from kling_batch.runner.budget import BudgetError, BudgetExceeded
     from kling_batch.runner.lock import StateLocked
+    from kling_batch.runner.moves import MoveRefused
     from kling_batch.runner.options import RunSummary, SelectionError
     from kling_batch.runner.records import EntryState
     from kling_batch.runner.results import EntryResult
@@ -66,6 +67,7 @@ _EXPORTS = {
     "BudgetExceeded": "kling_batch.runner.budget",
     "ConfigurationError": "kling_batch.api",
     "ManifestInvalid": "kling_batch.manifest",
+    "MoveRefused": "kling_batch.runner.moves",
     "NoRun": "kling_batch.library",
     "PriceTableError": "kling_batch.prices",
     "SelectionError": "kling_batch.runner.options",
@@ -93,6 +95,7 @@ __all__ = [
     "EntryState",
     "Manifest",
     "ManifestInvalid",
+    "MoveRefused",
     "NoRun",
     "Plan",
     "PriceTable",

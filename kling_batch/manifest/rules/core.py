@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from kling_batch.manifest import capabilities as cap
@@ -45,9 +46,11 @@ class Subject:
     def table(self) -> ModelTable:
         return current()
 
-    @property
+    @cached_property
     def model(self) -> ModelSpec | None:
-        """What the entry's model takes; None for a model the table does not know (KB231)."""
+        """What the entry's model takes; None for a model the table does not know (KB231).
+        Looked up once per entry: most rules ask, and the table in force is an environment
+        lookup away."""
         return current().find(self.entry.model)
 
     def written(self, field: str) -> bool:
@@ -64,6 +67,9 @@ class WholeManifest:
     name: str  # the output folder's name: `name:`, else the file's stem
     entries: Sequence[Located]
     broken: frozenset[str]  # top-level fields with a schema error somewhere below them
+    # Sections with an entry the expansion left out (its own error says why): their ids after
+    # expansion are not all known.
+    dropped: frozenset[str] = frozenset()
 
     @property
     def table(self) -> ModelTable:
