@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from kling_batch.prices import PriceTable, PriceTableError
     from kling_batch.runner.budget import BudgetError, BudgetExceeded
     from kling_batch.runner.lock import StateLocked
+    from kling_batch.runner.moves import MoveRefused
     from kling_batch.runner.options import RunSummary, SelectionError
     from kling_batch.runner.records import EntryState
     from kling_batch.runner.results import EntryResult
@@ -74,6 +75,7 @@ _EXPORTS = {
     "ConfigurationError": "kling_batch.api",
     "ExportRefused": "kling_batch.delivery.export",
     "ManifestInvalid": "kling_batch.manifest",
+    "MoveRefused": "kling_batch.runner.moves",
     "NoRun": "kling_batch.library",
     "PickRefused": "kling_batch.delivery.picks",
     "PicksInvalid": "kling_batch.delivery.picks",
@@ -107,6 +109,7 @@ __all__ = [
     "ExportResult",
     "Manifest",
     "ManifestInvalid",
+    "MoveRefused",
     "NoRun",
     "PickChange",
     "PickRefused",

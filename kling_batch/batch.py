@@ -21,7 +21,7 @@ from kling_batch.runner.budget import BudgetExceeded, spending_limit
 from kling_batch.runner.clock import Clock
 from kling_batch.runner.connection import Connection
 from kling_batch.runner.events import EventLog, EventSink, NotifyFailed
-from kling_batch.runner.options import RunOptions, RunSummary, select_entries
+from kling_batch.runner.options import RunOptions, RunSummary, replaced_ids, select_entries
 from kling_batch.runner.results import write_results
 from kling_batch.runner.run import run_manifest as run_entries
 from kling_batch.runner.state import StateStore
@@ -58,14 +58,16 @@ async def run_manifest(
     def refuse_over_budget(store: StateStore, layout: OutputLayout, world: World) -> None:
         if limit is None:
             return
+        entries = select_entries(manifest, options.only)
         plan = build_plan(
             manifest,
             layout,
             store,
             prices,
-            entries=select_entries(manifest, options.only),
+            entries=entries,
             retry_failed=options.retry_failed,
             resubmit_unknown=options.resubmit_unknown,
+            replace=replaced_ids(manifest, entries, options.replace),
             limit=limit,
             tasks_outlive_run=not world.in_process,
         )

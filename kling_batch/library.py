@@ -3,7 +3,8 @@ command prints. `kling_batch/__init__.py` re-exports them; the CLI is a thin lay
 
 Each takes a manifest as a path (checked and loaded first; ManifestInvalid with every problem if
 it has an error) or as a Manifest already loaded. Errors are raised, never printed:
-SelectionError (`only` matches no entry), PriceTableError, BudgetError and BudgetExceeded (the
+SelectionError (`only` or `replace` matches no entry), MoveRefused (a `moved:` that does not
+fit the output), PriceTableError, BudgetError and BudgetExceeded (the
 spending limit), ConfigurationError (no key, a plain-http URL that is not loopback),
 WorldMismatch (an output made on another service or account), UnusableOutput (an output folder
 that cannot be written), StateLocked (another run holds the output), AccountError (a bad key,
@@ -41,7 +42,7 @@ from kling_batch.runner.audit import UnclaimedTask, audit_output
 from kling_batch.runner.budget import spending_limit
 from kling_batch.runner.connection import Connection
 from kling_batch.runner.events import EventSink
-from kling_batch.runner.options import RunOptions, RunSummary, select_entries
+from kling_batch.runner.options import RunOptions, RunSummary, replaced_ids, select_entries
 from kling_batch.runner.remote import (
     Cancellation,
     Refreshed,
@@ -98,6 +99,7 @@ def plan_run(
     *,
     output: OutputRoot = "output",
     only: Sequence[str] = (),
+    replace: Sequence[str] = (),
     retry_failed: bool = False,
     resubmit_unknown: bool = False,
     max_cost: Decimal | None = None,
@@ -108,10 +110,12 @@ def plan_run(
 
     Reads the state store and checks kept files; sends nothing anywhere (`refresh` first asks
     the service about tasks in flight). `simulate`: the plan of a simulated run, whose
-    simulator forgets its tasks when the run ends.
+    simulator forgets its tasks when the run ends. `replace`: ids or globs of unchanged
+    entries to render again, as `--replace`.
     """
     loaded = _manifest(manifest)
     entries = select_entries(loaded, only)
+    replaced = replaced_ids(loaded, entries, replace)
     table = _prices(prices)
     limit = spending_limit(loaded, max_cost, table.currency)
     layout = OutputLayout.for_manifest(Path(output), loaded.name)
@@ -125,6 +129,7 @@ def plan_run(
             entries=entries,
             retry_failed=retry_failed,
             resubmit_unknown=resubmit_unknown,
+            replace=replaced,
             limit=limit,
             tasks_outlive_run=False if simulate else None,
         )
@@ -160,6 +165,7 @@ def run(
     simulate: bool = False,
     base_url: str | None = None,
     only: Sequence[str] = (),
+    replace: Sequence[str] = (),
     retry_failed: bool = False,
     resubmit_unknown: bool = False,
     concurrency: int = 10,
@@ -183,11 +189,12 @@ def run(
     `notify_url` (https, or http to loopback) gets the run's JSON summary POSTed when it ends,
     and `notify_command` gets it on its stdin (docs/notifications.md); one that fails is a
     `NotifyFailed` event, never an error.
+    `replace`: ids or globs of unchanged, settled entries to render again (`--replace`).
     """
     loaded = _manifest(manifest)
     table = _prices(prices)
     spending_limit(loaded, max_cost, table.currency)  # a limit in another currency: refused now
-    select_entries(loaded, only)
+    replaced_ids(loaded, select_entries(loaded, only), replace)
     targets = NotifyTargets(notify_url, notify_command).checked()
     connection = connect(
         simulate=simulate, base_url=base_url, simulated_render_seconds=simulated_render_seconds
@@ -197,6 +204,7 @@ def run(
         concurrency=concurrency,
         poll_interval=poll_interval or (SIMULATED_POLL_FLOOR if simulate else REAL_POLL_FLOOR),
         only=tuple(only),
+        replace=tuple(replace),
         retry_failed=retry_failed,
         resubmit_unknown=resubmit_unknown,
         handle_signals=handle_signals,

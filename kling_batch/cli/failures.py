@@ -14,6 +14,7 @@ from kling_batch.library import NoRun, UnusableOutput
 from kling_batch.prices import PriceTableError
 from kling_batch.runner.budget import BudgetError, BudgetExceeded
 from kling_batch.runner.lock import StateLocked
+from kling_batch.runner.moves import MoveRefused
 from kling_batch.runner.options import SelectionError
 from kling_batch.runner.world import WorldMismatch
 
@@ -23,6 +24,7 @@ _INVALID: tuple[type[Exception], ...] = (
     BudgetError,
     BudgetExceeded,
     ConfigurationError,
+    MoveRefused,
     NoRun,
     PriceTableError,
     SelectionError,

@@ -31,6 +31,14 @@ only_option = click.option(
     metavar="ID",
     help="Only the entries whose id matches ID (repeatable; glob patterns such as 'hero-*').",
 )
+replace_option = click.option(
+    "--replace",
+    multiple=True,
+    metavar="ID",
+    help="Render the entries whose id matches ID again although they did not change (repeatable; "
+    "globs as for --only): done, failed, canceled or expired ones; an entry in flight is left "
+    "to end. The old render is set aside.",
+)
 retry_failed_option = click.option(
     "--retry-failed", is_flag=True, help="Render failed, canceled and expired entries again."
 )

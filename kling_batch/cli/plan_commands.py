@@ -20,6 +20,7 @@ from kling_batch.cli.options import (
     manifest_argument,
     only_option,
     output_option,
+    replace_option,
     resubmit_unknown_option,
     retry_failed_option,
     simulate_option,
@@ -43,6 +44,7 @@ CANCEL_JSON = (
 @manifest_argument
 @output_option
 @only_option
+@replace_option
 @retry_failed_option
 @resubmit_unknown_option
 @prices_option
@@ -60,6 +62,7 @@ def plan(
     manifest: Path,
     output_root: Path,
     only: tuple[str, ...],
+    replace: tuple[str, ...],
     retry_failed: bool,
     resubmit_unknown: bool,
     prices_file: Path | None,
@@ -71,11 +74,13 @@ def plan(
 ) -> None:
     """Show what `run` would do with each entry, and what it would cost, with no network.
 
-    Per entry: submit (new), re-render (changed, with the fields that changed), poll (in
-    flight), download, skip (done), failed (needs --retry-failed), unknown (an unsettled
-    submission); the seconds billed and the estimated cost, in total and by model, mode and
-    audio; the budget; what expires soon. Takes the options of `run` that choose what it
-    sends (--only, --retry-failed, --resubmit-unknown, --max-cost, --simulate).
+    Per entry: submit (new), re-render (changed, with the fields that changed), replace
+    (--replace), poll (in flight), download, skip (done), failed (needs --retry-failed),
+    unknown (an unsettled submission), and the renames of moved: that run carries first; the
+    seconds billed and the estimated cost, in total, by model, mode and audio, and by source
+    (the entries one written entry expands to). Also the budget and what expires soon. Takes
+    the options of `run` that choose what it sends (--only, --replace, --retry-failed,
+    --resubmit-unknown, --max-cost, --simulate).
     """
     output: Formatter[Plan] = JsonDocument(Plan.to_json) if as_json else Text(render_plan)
     loaded = load_or_exit(manifest)
@@ -96,6 +101,7 @@ def plan(
             loaded,
             output=output_root,
             only=only,
+            replace=replace,
             retry_failed=retry_failed,
             resubmit_unknown=resubmit_unknown,
             max_cost=max_cost,
@@ -166,8 +172,18 @@ def render_plan(plan: Plan) -> list[str]:
         "BILLED",
         "DETAIL",
     ]
-    rows = [header] + [_plan_row(planned) for planned in plan.entries]
-    lines += columns(rows, right=frozenset({5, 6, 7}))
+    rows = [header]
+    headings: dict[int, str] = {}  # a source's line, before the row of its first entry
+    for source in plan.sources:
+        if source.expanded:
+            headings[len(rows)] = source.headline(currency)
+        rows += [_plan_row(planned, nested=source.expanded) for planned in source.entries]
+    table = columns(rows, right=frozenset({5, 6, 7}))
+    lines.append(table[0])
+    for index, line in enumerate(table[1:], start=1):
+        if index in headings:
+            lines.append(headings[index])
+        lines.append(line)
     lines.append("")
     lines.append(plan.summary())
     for group in plan.groups:
@@ -182,6 +198,12 @@ def render_plan(plan: Plan) -> list[str]:
         lines.append(
             f"may send {len(settling)} more (lost creates, sent again only if they never "
             f"arrived): {money(plan.may_cost, currency)}"
+        )
+    if plan.moved:
+        count = len(plan.moved)
+        lines.append(
+            f"moved: {count} entr{'y' if count == 1 else 'ies'} carried from an old id first "
+            "(moved:), at no cost"
         )
     lines.append(f"already billed: {plan.billed_seconds} s, {money(plan.billed_cost, currency)}")
     if plan.limit is not None:
@@ -201,13 +223,14 @@ def render_plan(plan: Plan) -> list[str]:
     return lines
 
 
-def _plan_row(planned: PlannedEntry) -> list[str]:
+def _plan_row(planned: PlannedEntry, *, nested: bool = False) -> list[str]:
+    """An entry's row; `nested`: under its source's line, indented."""
     result = planned.result
     amount = f"{result.estimate.amount:.2f}"
     estimate = amount if planned.pays else f"({amount})" if planned.may_pay else "-"
     billed = str(result.billed_seconds) if result.billed_seconds is not None else "-"
     return [
-        planned.id,
+        f"  {planned.id}" if nested else planned.id,
         str(planned.action),
         planned.model,
         planned.mode,

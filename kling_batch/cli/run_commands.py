@@ -21,6 +21,7 @@ from kling_batch.cli.options import (
     manifest_argument,
     only_option,
     output_option,
+    replace_option,
     resubmit_unknown_option,
     retry_failed_option,
     simulate_option,
@@ -83,6 +84,7 @@ notify_cmd_option = click.option(
     f"{REAL_POLL_FLOOR:g}, or {SIMULATED_POLL_FLOOR:g} with --simulate).",
 )
 @only_option
+@replace_option
 @retry_failed_option
 @resubmit_unknown_option
 @simulate_option
@@ -105,6 +107,7 @@ def run(
     concurrency: int,
     poll_interval: float | None,
     only: tuple[str, ...],
+    replace: tuple[str, ...],
     retry_failed: bool,
     resubmit_unknown: bool,
     simulate: bool,
@@ -135,6 +138,7 @@ def run(
             simulate=simulate,
             base_url=base_url,
             only=only,
+            replace=replace,
             retry_failed=retry_failed,
             resubmit_unknown=resubmit_unknown,
             concurrency=concurrency,

@@ -88,7 +88,7 @@ def _analyze(path: Path, files: MediaInspector, stream: BinaryIO | None) -> Anal
     name = normalized.name if normalized.name is not None else path.stem
     diagnostics.extend(_check_entries(normalized.entries, files))
     broken = _broken_sections(shape_errors) | expansion.broken
-    whole = rules.WholeManifest(path, root, name, normalized.entries, broken)
+    whole = rules.WholeManifest(path, root, name, normalized.entries, broken, expansion.broken)
     diagnostics.extend(_check_manifest(whole))
     manifest = Manifest(
         path=path.absolute(),

@@ -7,5 +7,6 @@ service about tasks in flight first (kling_batch.runner.remote), then plans from
 
 from kling_batch.plan.build import build_plan, plan_entry
 from kling_batch.plan.model import CostGroup, Plan, PlannedEntry
+from kling_batch.plan.sources import Source
 
-__all__ = ["CostGroup", "Plan", "PlannedEntry", "build_plan", "plan_entry"]
+__all__ = ["CostGroup", "Plan", "PlannedEntry", "Source", "build_plan", "plan_entry"]

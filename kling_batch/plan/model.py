@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from kling_batch.delivery.groups import group_of, source_of
 from kling_batch.manifest import MODEL_ALIASES
 from kling_batch.manifest.model import Entry, Manifest
-from kling_batch.models import renders_audio
+from kling_batch.plan.sources import Source, by_source
 from kling_batch.prices import API_DEFAULT_MODE, PriceTable
 from kling_batch.runner.budget import Limit, money
 from kling_batch.runner.decide import Action
@@ -31,9 +33,11 @@ class PlannedEntry:
     entry: Entry
     action: Action
     result: EntryResult
+    audio: bool  # whether the render has sound: as the entry asks, or always on turbo
     changed: tuple[str, ...] = ()  # re-render: the fields changed since the last render
     note: str | None = None  # what else the reviewer should know about this action
     notices: tuple[ExpiryNotice, ...] = ()
+    moved_from: str | None = None  # a rename under `moved:` that run carries first (free)
 
     @property
     def id(self) -> str:
@@ -49,10 +53,6 @@ class PlannedEntry:
         return self.entry.mode or API_DEFAULT_MODE
 
     @property
-    def audio(self) -> bool:
-        return renders_audio(self.entry.model, self.entry.audio)  # turbo always has sound
-
-    @property
     def pays(self) -> bool:
         """`run` creates (and pays for) a new task."""
         return self.action.sends
@@ -65,6 +65,11 @@ class PlannedEntry:
     @property
     def detail(self) -> str:
         """Why this action, in a few words a reviewer can act on."""
+        if self.moved_from is not None:
+            return f"moved from {self.moved_from}; {self._reason()}"
+        return self._reason()
+
+    def _reason(self) -> str:
         result = self.result
         task = result.task_id or "?"
         state = str(result.state) if result.state else "new"
@@ -78,6 +83,8 @@ class PlannedEntry:
                 return "changed (which fields was not recorded)"
             case Action.RETRY:
                 return f"{state}{code}: rendered again (--retry-failed)"
+            case Action.REPLACE:
+                return f"{state}{code}: rendered again (--replace); the old render is set aside"
             case Action.RESUBMIT:
                 return "unsettled submission sent again (--resubmit-unknown): may pay twice"
             case Action.RESTART:
@@ -111,6 +118,9 @@ class PlannedEntry:
         result = self.result
         return {
             "id": self.id,
+            "group": group_of(self.entry),
+            "source": source_of(self.entry),
+            "moved_from": self.moved_from,
             "kind": str(self.entry.kind),
             "model": self.model,
             "mode": self.mode,
@@ -167,7 +177,9 @@ class Plan:
     def currency(self) -> str:
         return self.prices.currency
 
-    @property
+    # Worked out once: a plan is read whole (totals, groups, sources, the summary), and a large
+    # one has 10,000 entries to look through each time.
+    @cached_property
     def to_send(self) -> tuple[PlannedEntry, ...]:
         return tuple(p for p in self.entries if p.pays)
 
@@ -194,7 +206,7 @@ class Plan:
         """What the renders on record were billed (the state store's `usage.duration`)."""
         return sum((p.result.cost or Decimal(0) for p in self.entries), Decimal(0))
 
-    @property
+    @cached_property
     def groups(self) -> tuple[CostGroup, ...]:
         """The renders to send, by model, mode and audio."""
         keyed: dict[tuple[str, str, bool], list[PlannedEntry]] = {}
@@ -211,6 +223,16 @@ class Plan:
             )
             for (model, mode, audio), group in sorted(keyed.items())
         )
+
+    @cached_property
+    def sources(self) -> tuple[Source, ...]:
+        """The entries by the written entry they were expanded from (a plain one alone)."""
+        return by_source(self.entries)
+
+    @property
+    def moved(self) -> tuple[PlannedEntry, ...]:
+        """The entries that `run` carries from their old id first (`moved:`)."""
+        return tuple(p for p in self.entries if p.moved_from is not None)
 
     @property
     def actions(self) -> dict[Action, int]:
@@ -252,6 +274,8 @@ class Plan:
                 "seconds": self.seconds,
                 "estimated_cost": float(self.cost),
                 "by_group": [group.to_json() for group in self.groups],
+                "by_source": [source.to_json() for source in self.sources if source.expanded],
+                "moved": len(self.moved),
                 "may_send": {
                     "renders": sum(1 for p in self.entries if p.may_pay),
                     "estimated_cost": float(self.may_cost),

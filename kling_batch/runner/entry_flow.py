@@ -12,6 +12,7 @@ by the next one without paying twice:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -50,6 +51,7 @@ from kling_batch.runner.events import (
     Upload,
 )
 from kling_batch.runner.lookalikes import LookalikeGate
+from kling_batch.runner.moves import MoveStanding, carry_move
 from kling_batch.runner.options import RunOptions
 from kling_batch.runner.polling import PollPolicy, RenderTimes
 from kling_batch.runner.records import EntryRecord, EntryState
@@ -68,6 +70,11 @@ _MAX_SENDS_PER_RUN = 3
 _SIMULATOR_RESTARTED = (
     "the in-process simulator started afresh and forgot its task: rendering again"
 )
+# Why an entry starts over, when it is not that its content changed: (reason, message).
+_STARTS_OVER_BECAUSE = {
+    Action.RESTART: ("simulator_restarted", _SIMULATOR_RESTARTED),
+    Action.REPLACE: ("replaced", "--replace: rendering it again"),
+}
 
 
 @dataclass
@@ -87,6 +94,7 @@ class EntryFlow:
     clock: Clock
     render_times: RenderTimes = field(default_factory=RenderTimes)
     fatal: str | None = None
+    moves: Mapping[str, MoveStanding] = field(default_factory=dict)  # by new id (runner/moves.py)
 
     def __post_init__(self) -> None:
         self.slots = anyio.CapacityLimiter(self.options.concurrency)
@@ -143,6 +151,8 @@ class EntryFlow:
     async def _advance(self, entry: Entry) -> None:
         """Move one entry on from wherever the state store says it stands."""
         record = self.store.get(entry.id)
+        if record is None:
+            record = carry_move(self, entry)  # a rename under `moved:` is carried first
         intact = (
             record is not None
             and record.state is EntryState.DONE
@@ -154,6 +164,7 @@ class EntryFlow:
             files_intact=intact,
             retry_failed=self.options.retry_failed,
             resubmit_unknown=self.options.resubmit_unknown,
+            replace=self.options.replaces(entry.id),
             tasks_outlive_run=not self.world.in_process,
         )
         if action in (Action.SKIP, Action.LEAVE_FAILED, Action.LEAVE_UNKNOWN):
@@ -167,14 +178,15 @@ class EntryFlow:
             assert record is not None
             moved = self.layout.set_aside(entry.id)
             self.store.forget(entry.id)  # an unsettled create is kept as a superseded attempt
-            if action in (Action.RERENDER, Action.RESTART):
+            if action in (Action.RERENDER, Action.RESTART, Action.REPLACE):
+                reason, message = _STARTS_OVER_BECAUSE.get(action, (None, None))
                 self.events.emit(
                     EntryChanged(
                         entry.id,
                         previous_task=record.task_id,
                         set_aside=moved,
-                        reason="simulator_restarted" if action is Action.RESTART else None,
-                        message=_SIMULATOR_RESTARTED if action is Action.RESTART else None,
+                        reason=reason,
+                        message=message,
                     )
                 )
             record = None

@@ -27,6 +27,7 @@ class EventKind(StrEnum):
     RUN_STARTED = "run_started"
     ENTRY_SKIPPED = "entry_skipped"
     ENTRY_CHANGED = "entry_changed"
+    ENTRY_MOVED = "entry_moved"
     UPLOAD = "upload"
     SUBMIT = "submit"
     SUBMITTED = "submitted"
@@ -185,6 +186,16 @@ class EntryChanged(EntryEvent):
     set_aside: PurePath | None = None  # where the old artifacts were moved
     reason: str | None = None
     message: str | None = None
+
+
+@dataclass(frozen=True)
+class EntryMoved(EntryEvent):
+    """Renamed under `moved:`: its record and folder were carried from its old id; nothing was
+    sent for it."""
+
+    kind: ClassVar[EventKind] = EventKind.ENTRY_MOVED
+    moved_from: str
+    state: EntryState | None = None
 
 
 @dataclass(frozen=True)

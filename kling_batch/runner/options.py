@@ -17,11 +17,16 @@ class RunOptions:
     concurrency: int = 10
     poll_interval: float = 5.0
     only: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()  # --replace: patterns of the settled entries to render again
     retry_failed: bool = False
     resubmit_unknown: bool = False
     handle_signals: bool = True
     max_cost: Decimal | None = None  # overrides the manifest's budget:
     prices: PriceTable | None = None  # None: PriceTable.load() ($KLING_BATCH_PRICES or shipped)
+
+    def replaces(self, entry_id: str) -> bool:
+        """Whether `--replace` names the entry."""
+        return _matches(entry_id, self.replace)
 
 
 @dataclass(frozen=True)
@@ -41,15 +46,36 @@ class RunSummary:
 
 
 class SelectionError(ValueError):
-    """`--only` patterns that match no entry."""
+    """`--only` or `--replace` patterns that match no entry."""
 
 
 def select_entries(manifest: Manifest, patterns: Sequence[str]) -> list[Entry]:
+    """The entries `--only` patterns (ids or globs) select; all without any."""
     if not patterns:
         return list(manifest.entries)
-    unmatched = [
-        p for p in patterns if not any(fnmatch.fnmatchcase(e.id, p) for e in manifest.entries)
-    ]
+    return _matching("--only", manifest.entries, patterns, f"of {manifest.path}")
+
+
+def replaced_ids(
+    manifest: Manifest, selected: Sequence[Entry], patterns: Sequence[str]
+) -> frozenset[str]:
+    """The ids of the selected entries that `--replace` patterns (ids or globs) name."""
+    if not patterns:
+        return frozenset()
+    among = f"of {manifest.path}" if len(selected) == len(manifest.entries) else "--only selects"
+    return frozenset(e.id for e in _matching("--replace", selected, patterns, among))
+
+
+def _matching(
+    option: str, entries: Sequence[Entry], patterns: Sequence[str], among: str
+) -> list[Entry]:
+    """The entries whose id matches a pattern; SelectionError names those that match none."""
+    unmatched = [p for p in patterns if not any(_matches(e.id, (p,)) for e in entries)]
     if unmatched:
-        raise SelectionError(f"--only {', '.join(unmatched)} matches no entry of {manifest.path}")
-    return [e for e in manifest.entries if any(fnmatch.fnmatchcase(e.id, p) for p in patterns)]
+        raise SelectionError(f"{option} {', '.join(unmatched)} matches no entry {among}")
+    return [e for e in entries if _matches(e.id, patterns)]
+
+
+def _matches(entry_id: str, patterns: Sequence[str]) -> bool:
+    """Whether an id matches one of the patterns: ids, or globs such as 'hero-*'."""
+    return any(fnmatch.fnmatchcase(entry_id, pattern) for pattern in patterns)

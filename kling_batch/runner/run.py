@@ -36,10 +36,12 @@ from kling_batch.runner.events import (
     RunStarted,
 )
 from kling_batch.runner.lock import RunLock
+from kling_batch.runner.moves import standings
 from kling_batch.runner.options import (
     RunOptions,
     RunSummary,
     SelectionError,
+    replaced_ids,
     select_entries,
 )
 from kling_batch.runner.records import EntryRecord, EntryState
@@ -77,9 +79,11 @@ async def run_manifest(
 ) -> RunSummary:
     """Run (or resume) a validated manifest; holds the output's lock for the whole run.
 
-    Raises WorldMismatch (nothing sent) for an output made on another service or account."""
+    Raises WorldMismatch (nothing sent) for an output made on another service or account, and
+    MoveRefused for a `moved:` that does not fit the output (runner/moves.py)."""
     options = options or RunOptions()
     entries = select_entries(manifest, options.only)
+    replaced_ids(manifest, entries, options.replace)  # a pattern that names no entry: refused
     layout = OutputLayout.for_manifest(output_root, manifest.name)
     prices = options.prices or PriceTable.load()
     # Every estimate up front: a price table that lacks one fails here, not mid-run.
@@ -89,6 +93,7 @@ async def run_manifest(
         store = StateStore(layout.state)
         try:
             world = await bind_output(store, connection, layout.folder)
+            moves = standings(manifest, store)
             if preflight is not None:
                 preflight(store, layout, world)
         except BaseException:
@@ -109,6 +114,7 @@ async def run_manifest(
                     estimates,
                     world,
                     clock or SystemClock(),
+                    moves=moves,
                 )
                 summary = await _Orchestra(flow, entries).run()
         finally:

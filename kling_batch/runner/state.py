@@ -308,6 +308,16 @@ class StateStore:
                 (attempt.entry_id, attempt.intent_at),
             )
 
+    def carry_record(self, old_id: str, new_id: str) -> EntryRecord:
+        """`moved:`: give `old_id`'s record, and the tasks and unsettled creates it ever claimed,
+        to `new_id`, in one transaction; asked again once done, it returns the record as is.
+        Raises KeyError when neither id has a record, ValueError when both have one."""
+        from kling_batch.runner.store_rows import carry_entry
+
+        with self._transaction():
+            carry_entry(self._db, old_id, new_id)
+        return self._must_get(new_id)
+
     # -- the upload cache (kling_batch.api.UploadCache), one per world ----------------------
 
     def get_upload(self, sha256: str, model: str, world: World | None = None) -> Upload | None:

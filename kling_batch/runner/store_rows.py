@@ -64,3 +64,26 @@ def optional_json(row: sqlite3.Row, column: str) -> dict[str, Any] | None:
 
 def json_or_none(value: Mapping[str, Any] | None) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def carry_entry(db: sqlite3.Connection, old_id: str, new_id: str) -> None:
+    """Inside the caller's transaction: `old_id`'s row and history become `new_id`'s
+    (StateStore.carry_record). Nothing to do when only `new_id` has a row (already carried)."""
+    has = {
+        str(row[0])
+        for row in db.execute(
+            "SELECT entry_id FROM entries WHERE entry_id IN (?, ?)", (old_id, new_id)
+        )
+    }
+    if has == {new_id}:
+        return
+    if not has:
+        raise KeyError(old_id)
+    if has == {old_id, new_id}:
+        raise ValueError(f"both {old_id} and {new_id} have a record: neither is carried")
+    db.execute("UPDATE entries SET entry_id = ? WHERE entry_id = ?", (new_id, old_id))
+    db.execute("UPDATE known_tasks SET entry_id = ? WHERE entry_id = ?", (new_id, old_id))
+    db.execute(
+        "UPDATE OR IGNORE superseded_attempts SET entry_id = ? WHERE entry_id = ?",
+        (new_id, old_id),
+    )

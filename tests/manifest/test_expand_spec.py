@@ -33,7 +33,12 @@ shots:
 moved:                                # renames that must not render again
   - {from: solo-a, to: solo-b}
 """
-SHOTS_CSV = "sku,title\nmug-01,a mug on a shelf\nbottle 02,a bottle by the sea\n"
+# A column named like an entry field sets it, `id` too: the last row is the entry `moved:`
+# renames to solo-b (an empty cell sets nothing, so the others keep the id template).
+SHOTS_CSV = (
+    "sku,title,id\nmug-01,a mug on a shelf,\nbottle 02,a bottle by the sea,\n"
+    "solo,a solo shot by the window,solo-b\n"
+)
 COMBINATIONS = [
     ("mug", "16:9"),
     ("mug", "9:16"),
@@ -66,7 +71,12 @@ def test_it_expands_to_the_ids_the_spec_implies(tmp_path: Path) -> None:
         for take in (1, 2)
     ]
     # the id rule: "bottle 02" -> "bottle-02"
-    assert [e.id for e in manifest.entries] == [*expected, "row-mug-01", "row-bottle-02"]
+    assert [e.id for e in manifest.entries] == [
+        *expected,
+        "row-mug-01",
+        "row-bottle-02",
+        "solo-b",
+    ]
     assert manifest.name == "launch"
 
 

@@ -217,6 +217,62 @@ MODEL_CASES = [
     ),
 ]
 
+
+# Renames, against the ids after expansion: `solo-{{n}}` makes solo-b and solo-c.
+MOVES = """
+    version: 1
+    defaults: {{aspect_ratio: "16:9"}}
+    shots:
+      - id: "solo-{{{{n}}}}"
+        prompt: "a solo shot {{{{n}}}}"
+        matrix: {{n: [b, c]}}
+    moved:
+{moves}
+"""
+
+
+def moves(*lines: str) -> str:
+    return MOVES.format(moves="\n".join(f"      - {line}" for line in lines))
+
+
+MOVE_CASES = [
+    Case(
+        "a move to an id no entry has",
+        "KB226",
+        moves("{from: solo-a, to: solo-d}"),
+        (("{from: solo-a, to: solo-d}", "solo-d", None, "moved[0].to"),),
+        moves("{from: solo-a, to: solo-b}"),
+    ),
+    Case(
+        "a chain of moves",
+        "KB226",
+        moves("{from: solo-a, to: solo-x}", "{from: solo-x, to: solo-b}"),
+        (("{from: solo-a, to: solo-x}", "solo-x", None, "moved[0].to"),),
+        moves("{from: solo-a, to: solo-b}", "{from: solo-x, to: solo-c}"),
+    ),
+    Case(
+        "a move from an id that is still an entry",
+        "KB227",
+        moves("{from: solo-c, to: solo-b}"),
+        (("{from: solo-c, to: solo-b}", "solo-c", None, "moved[0].from"),),
+        moves("{from: solo-a, to: solo-b}"),
+    ),
+    Case(
+        "one old id moved twice",
+        "KB228",
+        moves("{from: solo-a, to: solo-b}", "{from: solo-a, to: solo-c}  # again"),
+        (("{from: solo-a, to: solo-c}  # again", "solo-a", None, "moved[1].from"),),
+        moves("{from: solo-a, to: solo-b}", "{from: solo-x, to: solo-c}"),
+    ),
+    Case(
+        "two moves to one new id",
+        "KB229",
+        moves("{from: solo-a, to: solo-b}", "{from: solo-x, to: solo-b}"),
+        (("{from: solo-x, to: solo-b}", "solo-b", None, "moved[1].to"),),
+        moves("{from: solo-a, to: solo-b}", "{from: solo-x, to: solo-c}"),
+    ),
+]
+
 CASES = [
     Case(
         "refer needs omni",
@@ -940,6 +996,7 @@ CASES = [
         "version: 1\nname: my-film\nshots: [{id: a, prompt: x, aspect_ratio: '1:1'}]\n",
         file_name="my film.yaml",
     ),
+    *MOVE_CASES,
     *MODEL_CASES,
 ]
 

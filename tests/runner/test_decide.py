@@ -61,6 +61,7 @@ def test_only_sending_actions_pay() -> None:
         Action.SUBMIT,
         Action.RERENDER,
         Action.RETRY,
+        Action.REPLACE,
         Action.RESUBMIT,
         Action.RESTART,
     }

@@ -16,6 +16,7 @@ from kling_batch.runner.events import (
     EntryDone,
     EntryEvent,
     EntryFailed,
+    EntryMoved,
     EntrySkipped,
     EntryUnknown,
     Event,
@@ -71,6 +72,11 @@ LINES: list[tuple[Event, str]] = [
         EntryChanged("a", reason="simulator_restarted", message="left midway", at=AT),
         '{"entry": "a", "event": "entry_changed", "message": "left midway", '
         '"reason": "simulator_restarted", "ts": 1764081783.201}',
+    ),
+    (
+        EntryMoved("b", moved_from="a", state=EntryState.DONE, at=AT),
+        '{"entry": "b", "event": "entry_moved", "moved_from": "a", "state": "done", '
+        '"ts": 1764081783.201}',
     ),
     (
         Upload("a", file="start.png", url="oss://bucket/start.png", at=AT),

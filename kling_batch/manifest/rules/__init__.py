@@ -21,6 +21,7 @@ from kling_batch.manifest.rules import (
     manifest_wide,
     media,
     models,
+    moves,
     parameters,
     prompts,
     references,
@@ -113,4 +114,9 @@ MANIFEST_RULES: tuple[ManifestRule, ...] = (
     ManifestRule("KB221", manifest_wide.ids_differ_beyond_case),
     ManifestRule("KB222", manifest_wide.something_to_render, ("shots", "storyboards"), WARNING),
     ManifestRule("KB223", manifest_wide.name_is_a_folder_name, ("name",)),
+    # moves: the renames of `moved:`, against the entry ids after expansion
+    ManifestRule("KB226", moves.move_target_is_an_entry, ("moved",)),
+    ManifestRule("KB227", moves.move_source_is_gone, ("moved",)),
+    ManifestRule("KB228", moves.move_source_once, ("moved",)),
+    ManifestRule("KB229", moves.move_target_once, ("moved",)),
 )

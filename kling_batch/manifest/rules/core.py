@@ -57,6 +57,9 @@ class WholeManifest:
     name: str  # the output folder's name: `name:`, else the file's stem
     entries: Sequence[Located]
     broken: frozenset[str]  # top-level fields with a schema error somewhere below them
+    # Sections with an entry the expansion left out (its own error says why): their ids after
+    # expansion are not all known.
+    dropped: frozenset[str] = frozenset()
 
     @property
     def table(self) -> ModelTable:
