@@ -24,7 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from validate_scale import write_matrix_manifest  # beside this script, on its sys.path
+from validate_scale import (
+    compile_package,
+    write_matrix_manifest,
+)  # beside this script, on its sys.path
 
 GOAL_SECONDS, GOAL_MB = 2.0, 200.0
 
@@ -46,6 +49,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", type=Path, help="write the manifest here and keep it")
     options = parser.parse_args()
+    compile_package()
     with tempfile.TemporaryDirectory() as scratch:
         folder = options.keep or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)

@@ -33,8 +33,7 @@ class Text(Generic[Result]):
     notes: Callable[[Result], Iterable[str]] = field(default=_nothing)
 
     def emit(self, result: Result) -> None:
-        for line in self.lines(result):
-            click.echo(line)
+        _echo_lines(self.lines(result))
         for note in self.notes(result):
             click.echo(note, err=True)
 
@@ -57,8 +56,17 @@ class JsonLines(Generic[Result]):
     items: Callable[[Result], Iterable[Any]]
 
     def emit(self, result: Result) -> None:
-        for item in self.items(result):
-            click.echo(json.dumps(item, ensure_ascii=False, sort_keys=True))
+        _echo_lines(
+            json.dumps(item, ensure_ascii=False, sort_keys=True) for item in self.items(result)
+        )
+
+
+def _echo_lines(lines: Iterable[str]) -> None:
+    # One write for the lot: a 10,000-entry plan or status would otherwise pay click.echo's
+    # per-call cost (a fifth of a second) for nothing.
+    text = "\n".join(lines)
+    if text:
+        click.echo(text)
 
 
 def json_option(shape: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
