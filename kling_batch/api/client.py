@@ -1,8 +1,10 @@
 """The async DashScope client: create, query, list and cancel Kling tasks, and upload files.
 
-One `httpx.AsyncClient` carries every request (pooled connections, explicit timeouts); the
-key is added per request, only to requests for the DashScope base URL, so the OSS upload host
-and video downloads through `client.http` never see it.
+`client.http`, one `httpx.AsyncClient` (pooled connections, explicit timeouts), carries the
+API's requests and the uploads; the key is added per request, only to requests for the
+DashScope base URL, so the OSS upload host never sees it. Video downloads go through
+`client.downloads`, a second client with a pool of its own (no key at all): httpcore looks
+over a pool's every connection on each request, so two small pools cost less than one.
 
 The submit rule lives in `create_task`: a create is sent again only when the previous try
 provably did not reach the server (connection never made, 429, another 4xx answer). When it
@@ -12,11 +14,11 @@ may have arrived (read timeout, reset after sending, 5xx, unreadable answer) the
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 
 import anyio
@@ -40,7 +42,7 @@ from kling_batch.api.listing import LIST_MAX_PAGES, ListSpan, list_params
 from kling_batch.api.pacing import Pacing, RequestKind
 from kling_batch.api.retry import RetryDecision, RetryNotice, RetryPolicy
 from kling_batch.api.security import ApiKey, BearerAuth, require_secure_url
-from kling_batch.api.transport import carries_oss_url, path_segment, transport_errors
+from kling_batch.api.transport import TransportErrors, carries_oss_url, http_client, path_segment
 from kling_batch.api.types import Task, TaskListItem, TaskStatus, Upload
 from kling_batch.api.uploads import (
     UPLOAD_VALIDITY,
@@ -52,7 +54,7 @@ from kling_batch.api.uploads import (
     oss_url,
     upload_form,
 )
-from kling_batch.hashing import canonical_json, sha256_file, sha256_json
+from kling_batch.hashing import canonical_json, sha256_file
 
 T = TypeVar("T")
 
@@ -63,6 +65,7 @@ DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool
 DEFAULT_LIMITS: Final = httpx.Limits(max_connections=32, max_keepalive_connections=16)
 
 CREATE_PATH: Final = "/services/aigc/video-generation/video-synthesis"
+_FIXED_PATHS: Final = (CREATE_PATH, "/tasks/", "/uploads")
 
 logger = logging.getLogger(__name__)
 _MIN_SCRUBBED_KEY = 12
@@ -91,13 +94,11 @@ class DashScopeClient:
         self.upload_cache: UploadCache = (
             upload_cache if upload_cache is not None else MemoryUploadCache()
         )
-        self.http = httpx.AsyncClient(
-            transport=transport,
-            timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
-            limits=DEFAULT_LIMITS,
-            headers={"User-Agent": f"kling-batch/{__version__}"},
-            follow_redirects=False,
-        )
+        timeout = timeout if timeout is not None else DEFAULT_TIMEOUT
+        agent = f"kling-batch/{__version__}"
+        self.http = http_client(transport, timeout, DEFAULT_LIMITS, agent)
+        self.downloads = http_client(transport, timeout, DEFAULT_LIMITS, agent)
+        self._urls: dict[str, httpx.URL] = {}
         self._on_retry = on_retry
         # One lock per (sha256, model): entries sharing a file wait for one upload, not race.
         self._upload_locks: dict[tuple[str, str], anyio.Lock] = {}
@@ -107,18 +108,14 @@ class DashScopeClient:
 
     async def __aenter__(self) -> Self:
         await self.http.__aenter__()
+        await self.downloads.__aenter__()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.http.__aexit__(exc_type, exc, tb)
-
-    async def aclose(self) -> None:
-        await self.http.aclose()
+    async def __aexit__(self, *exc_info: Any) -> None:
+        try:
+            await self.downloads.__aexit__(*exc_info)
+        finally:
+            await self.http.__aexit__(*exc_info)
 
     # --- the calls --------------------------------------------------------------------------
 
@@ -127,7 +124,7 @@ class DashScopeClient:
         `AmbiguousSubmission` when it may have (see the module docstring)."""
         model = str(body.get("model", ""))
         content = canonical_json(body)
-        fingerprint = sha256_json(body)
+        fingerprint = hashlib.sha256(content).hexdigest()  # sha256_json(body), encoded once
         headers = {"Content-Type": "application/json", "X-DashScope-Async": "enable"}
         if carries_oss_url(body):
             headers["X-DashScope-OssResourceResolve"] = "enable"
@@ -338,15 +335,11 @@ class DashScopeClient:
         params: Mapping[str, str] | None = None,
     ) -> T:
         """One request to DashScope, its answer decoded or mapped onto the error tree."""
-        async with transport_errors():
-            response = await self.http.request(
-                method,
-                self.base_url + path,
-                content=content,
-                headers=headers,
-                params=params,
-                auth=self._auth,
-            )
+        request = self.http.build_request(
+            method, self._url(path), content=content, headers=headers, params=params
+        )
+        with TransportErrors():
+            response = await self.http.send(request, auth=self._auth)
         # A server that echoes the key (in an error message, say) must not put it in our
         # errors, logs or task.json: it is cut out before anything is decoded.
         text = self._scrub(response.text)
@@ -374,18 +367,23 @@ class DashScopeClient:
         return result
 
     async def _post_form(
-        self,
-        url: str,
-        form: dict[str, str],
-        file: tuple[str, tuple[str, Any, str]],
+        self, url: str, form: dict[str, str], file: tuple[str, tuple[str, Any, str]]
     ) -> None:
         """The OSS upload POST: the signed form, then the file; no DashScope key on it."""
-        async with transport_errors():
+        with TransportErrors():
             response = await self.http.post(url, data=form, files=[file])
         if 200 <= response.status_code < 300:
             return
         code, message, request_id = decode.oss_error_fields(self._scrub(response.text))
         raise error_for_upload_answer(response.status_code, code, message, request_id)
+
+    def _url(self, path: str) -> httpx.URL:
+        """`path` on the base URL; httpx would parse a string on every request, so the fixed
+        paths' URLs are parsed once."""
+        url = self._urls.get(path) or httpx.URL(self.base_url + path)
+        if path in _FIXED_PATHS:
+            self._urls[path] = url
+        return url
 
     def _scrub(self, text: str) -> str:
         secret = self._key.reveal()

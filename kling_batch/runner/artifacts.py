@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from typing import IO, Any
 
 from kling_batch.api.types import Task
 from kling_batch.hashing import sha256_file
-from kling_batch.runner.records import FileRecord
+from kling_batch.runner.records import FileRecord, file_stamp
 from kling_batch.runner.state import STATE_FILE
 
 SUPERSEDED_DIR = "_superseded"  # entry ids start with a letter or digit, so this never collides
@@ -57,24 +58,50 @@ class OutputLayout:
         return self.entry_dir(entry_id) / "polls.jsonl"
 
     def files_intact(self, entry_id: str, files: Sequence[FileRecord]) -> bool:
-        """Whether an entry's recorded files are all on disk with their size and sha256.
+        """Whether an entry's recorded files are all on disk with their size and sha256: the
+        very files that were verified (their stamps still match), or files whose bytes hash
+        to the recorded sha256.
 
         The one check behind "done, skip it": `run` and `plan` both ask it.
         """
-        if not files:
+        found = self._stat_all(entry_id, files)
+        if found is None:
             return False
+        folder = self.entry_dir(entry_id)
+        return all(
+            kept.stamp == file_stamp(seen) or sha256_file(folder / kept.name) == kept.sha256
+            for kept, seen in zip(files, found, strict=True)
+        )
+
+    def files_unchanged(self, entry_id: str, files: Sequence[FileRecord]) -> bool:
+        """Whether an entry's recorded files are all the very files that were verified: no
+        file is read, so it can be asked on the event loop (`files_intact` hashes the rest)."""
+        found = self._stat_all(entry_id, files)
+        return found is not None and all(
+            kept.stamp == file_stamp(seen) for kept, seen in zip(files, found, strict=True)
+        )
+
+    def _stat_all(self, entry_id: str, files: Sequence[FileRecord]) -> list[os.stat_result] | None:
+        """Each recorded file's stat, or None when one is missing, not a file, or of another
+        size (or nothing was recorded)."""
+        if not files:
+            return None
+        folder = os.path.join(self.folder, entry_id)  # strings: a resume asks this per entry
+        found = []
         for kept in files:
-            path = self.entry_dir(entry_id) / kept.name
-            if not path.is_file() or path.stat().st_size != kept.size:
-                return False
-            if sha256_file(path) != kept.sha256:
-                return False
-        return True
+            try:
+                seen = os.stat(os.path.join(folder, kept.name))
+            except OSError:
+                return None
+            if not stat.S_ISREG(seen.st_mode) or seen.st_size != kept.size:
+                return None
+            found.append(seen)
+        return found
 
     def keep_task_answer(self, entry_id: str, task: Task, *, at: float | None = None) -> None:
         """task.json (the latest answer) and a line of polls.jsonl, for any query of a task."""
         answer = task.raw or {"output": {"task_id": task.task_id, "task_status": str(task.status)}}
-        write_json_atomic(self.task_file(entry_id), answer, durable=False)
+        write_json_atomic(self.task_file(entry_id), answer)
         stamp = round(time.time() if at is None else at, 3)
         append_json_line(self.polls_file(entry_id), {"ts": stamp, **answer})
 
@@ -95,46 +122,47 @@ class OutputLayout:
         return target
 
 
-def write_json_atomic(path: Path, value: Any, *, durable: bool = True) -> None:
+# Neither writer below fsyncs: every file they write (request.json, task.json, results.jsonl) is
+# a copy for people of what the state store holds, rewritten by the next query or run.
+
+
+def write_json_atomic(path: Path, value: Any) -> None:
     """Write JSON to a temporary name and rename it over `path`: readers see old or new, never
-    half. `durable=False` skips the fsync, for files the state store can always rebuild."""
+    half."""
     temporary = path.with_name(f".{path.name}.tmp")
-    with _open_creating_folder(temporary, "w") as handle:
-        json.dump(value, handle, ensure_ascii=False, indent=2, sort_keys=True)
-        handle.write("\n")
-        if durable:
-            handle.flush()
-            os.fsync(handle.fileno())
+    text = json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    with open_creating_folder(temporary, "w") as handle:
+        handle.write(text)
     os.replace(temporary, path)
 
 
 def write_lines_atomic(path: Path, values: list[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """JSON lines written whole under a temporary name, then renamed over `path`."""
     temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        for value in values:
-            handle.write(json.dumps(value, ensure_ascii=False, sort_keys=True))
-            handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    text = "".join(json.dumps(v, ensure_ascii=False, sort_keys=True) + "\n" for v in values)
+    with open_creating_folder(temporary, "w") as handle:
+        handle.write(text)
     os.replace(temporary, path)
 
 
 def append_json_line(path: Path, value: dict[str, Any]) -> None:
     """Append one JSON line. A crash can cut only the last line; readers skip a torn tail."""
     line = json.dumps(value, ensure_ascii=False, sort_keys=True) + "\n"
-    with _open_creating_folder(path, "a") as handle:
+    with open_creating_folder(path, "a") as handle:
         handle.write(line)
 
 
-def _open_creating_folder(path: Path, mode: str) -> IO[str]:
-    # The folder usually exists: try first, and make it only when missing (a mkdir per write is
-    # a measurable share of the runner's CPU on large batches).
+def open_creating_folder(path: Path, mode: str) -> IO[Any]:
+    """`path` opened (text in UTF-8, or binary with "b" in `mode`), its folder made if missing.
+
+    The folder usually exists: try first, and make it only when missing (a mkdir per write is a
+    measurable share of the runner's CPU on large batches)."""
+    encoding = None if "b" in mode else "utf-8"
     try:
-        return path.open(mode, encoding="utf-8")
+        return path.open(mode, encoding=encoding)
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return path.open(mode, encoding="utf-8")
+        return path.open(mode, encoding=encoding)
 
 
 def read_json_lines(path: Path) -> list[dict[str, Any]]:

@@ -273,8 +273,8 @@ class EntryFlow:
             uploaded[media.path] = upload.url
             self.events.emit(Upload(entry.id, file=media.path.name, url=upload.url))
         body = request_body(entry, uploaded)
-        # A copy for people: the state store holds what matters, so no fsync here.
-        write_json_atomic(self.layout.request_file(entry.id), body, durable=False)
+        # A copy for people: the state store holds what matters.
+        write_json_atomic(self.layout.request_file(entry.id), body)
         record = self.store.record_intent(
             entry.id,
             fingerprint=fingerprint(entry),
@@ -378,6 +378,10 @@ class EntryFlow:
         )
 
     async def _files_intact(self, record: EntryRecord) -> bool:
+        # The very files once verified need a stat each, asked here; any other is hashed, on a
+        # worker thread (a video can be large).
+        if self.layout.files_unchanged(record.entry_id, record.files):
+            return True
         return await anyio.to_thread.run_sync(
             self.layout.files_intact, record.entry_id, record.files
         )

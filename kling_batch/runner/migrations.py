@@ -39,8 +39,9 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE entries ADD COLUMN fingerprint_body TEXT
     """,
-    # Every task id this output ever recorded, kept when an entry's record is dropped (re-render,
-    # retry): a settle must never adopt an old render as the answer to a new create.
+    # The task ids of records that let go of them (re-render, retry, another task adopted): a
+    # settle must never adopt an old render as the answer to a new create. A record's own task
+    # is claimed by the record itself (state.claimed_task_ids); older stores list those here too.
     """
     CREATE TABLE known_tasks (
         task_id TEXT PRIMARY KEY,

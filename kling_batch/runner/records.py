@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -45,6 +46,16 @@ class FileRecord:
     name: str
     size: int
     sha256: str
+    # The file on disk that was verified, as `file_stamp` tells it (inode, size, modification
+    # time): a file that still shows it is the same file, and is not hashed again. None: hash.
+    stamp: str | None = field(default=None, compare=False)
+
+
+def file_stamp(found: os.stat_result) -> str:
+    """What tells one file on disk from any other, or from itself once written to. The
+    downloader back-dates a verified file's modification time (runner/downloads.py), so that
+    any later write, however soon, leaves another time."""
+    return f"{found.st_dev}:{found.st_ino}:{found.st_size}:{found.st_mtime_ns}"
 
 
 @dataclass(frozen=True)

@@ -93,13 +93,13 @@ async def download(flow: EntryFlow, entry: Entry, record: EntryRecord) -> None:
         dest = flow.layout.entry_dir(entry.id) / file_name
         try:
             try:
-                kept = await download_file(flow.client.http, url, dest)
+                kept = await download_file(flow.client.downloads, url, dest)
             except UrlExpired:
                 record = await refresh_urls(flow, entry, record)
                 fresh = getattr(record, field_name)
                 if record.state is not EntryState.SUCCEEDED or not fresh:
                     return
-                kept = await download_file(flow.client.http, fresh, dest)
+                kept = await download_file(flow.client.downloads, fresh, dest)
         except DownloadError as problem:
             flow.events.emit(EntryFailed(entry.id, code="DownloadFailed", message=str(problem)))
             return  # stays SUCCEEDED: the next run fetches it again

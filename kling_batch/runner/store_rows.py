@@ -1,15 +1,29 @@
-"""How the state store's rows become records and back (the store's private helpers)."""
+"""How the state store's rows become records and back, and the SQL that writes one entry's row
+(the store's private helpers)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
-from kling_batch.api.types import TaskStatus
+from kling_batch.api.types import TaskStatus, Upload
 from kling_batch.runner.echo import EchoBasis
 from kling_batch.runner.records import EntryRecord, EntryState, FileRecord
+from kling_batch.runner.world import World
+
+Row = sqlite3.Row | Mapping[str, Any]
+
+# A record whose task id leaves the entries table (the record is replaced or dropped, or given
+# another task) keeps its task claimed in known_tasks: a settle must never adopt an old render.
+KEEP_CLAIM = (
+    "INSERT OR IGNORE INTO known_tasks (task_id, entry_id, recorded_at)"
+    " SELECT task_id, entry_id, COALESCE(submitted_at, updated_at) FROM entries"
+    " WHERE entry_id = ? AND task_id IS NOT NULL"
+)
 
 
 def run_script(db: sqlite3.Connection, script: str) -> None:
@@ -18,7 +32,102 @@ def run_script(db: sqlite3.Connection, script: str) -> None:
             db.execute(statement)
 
 
-def record_of(row: sqlite3.Row) -> EntryRecord:
+@contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction on a connection in autocommit mode (isolation_level=None)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+# Every column of an entry's row with the value a row gets when an insert leaves it out.
+_ROW_DEFAULTS: dict[str, Any] = {
+    **dict.fromkeys(
+        (
+            "prompt_key",
+            "task_id",
+            "task_status",
+            "request_id",
+            "submitted_at",
+            "finished_at",
+            "video_url",
+            "watermark_video_url",
+            "urls_fetched_at",
+            "usage",
+            "billed_seconds",
+            "error_code",
+            "error_message",
+            "fingerprint_body",
+            "echo_basis",
+        )
+    ),
+    "files": "[]",
+}
+
+
+def insert_entry(db: sqlite3.Connection, values: Mapping[str, Any]) -> EntryRecord:
+    """Insert an entry's row (IntegrityError if it has one already); the record it holds."""
+    names = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    db.execute(f"INSERT INTO entries ({names}) VALUES ({marks})", tuple(values.values()))
+    return record_of({**_ROW_DEFAULTS, **values})
+
+
+def update_entry(
+    db: sqlite3.Connection, entry_id: str, changes: Mapping[str, Any], where: str = "", *args: Any
+) -> bool:
+    """Change an entry's columns (only if `where` also holds); whether its row matched."""
+    columns = ", ".join(f"{name} = ?" for name in changes)
+    sql = f"UPDATE entries SET {columns} WHERE entry_id = ?{where}"
+    return bool(db.execute(sql, (*changes.values(), entry_id, *args)).rowcount == 1)
+
+
+def stored(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """A record change's values as their columns hold them."""
+    columns = dict(changes)
+    if "usage" in columns:
+        columns["usage"] = json.dumps(columns["usage"], sort_keys=True)
+    if "files" in columns:
+        columns["files"] = json.dumps([_file_json(f) for f in columns["files"]])
+    return columns
+
+
+def _file_json(kept: FileRecord) -> dict[str, Any]:
+    value: dict[str, Any] = {"name": kept.name, "size": kept.size, "sha256": kept.sha256}
+    if kept.stamp is not None:
+        value["stamp"] = kept.stamp
+    return value
+
+
+def read_entry(db: sqlite3.Connection, entry_id: str) -> EntryRecord:
+    row = db.execute("SELECT * FROM entries WHERE entry_id = ?", (entry_id,)).fetchone()
+    if row is None:
+        raise KeyError(entry_id)
+    return record_of(row)
+
+
+def records_of(cursor: sqlite3.Cursor) -> Iterator[EntryRecord]:
+    """The records of the rows of a `SELECT * FROM entries`. Each row is read as a dict (a
+    sqlite3.Row looks a name up column by column), and the usage, alike in most rows, is parsed
+    once per distinct text."""
+    names = [column[0] for column in cursor.description]
+    usages: dict[str, dict[str, Any]] = {}
+    for values in cursor:
+        row = dict(zip(names, values, strict=True))
+        text = row.get("usage")
+        if text:
+            parsed = usages.get(text)
+            if parsed is None:
+                parsed = usages[text] = json.loads(text)
+            row["usage"] = dict(parsed)  # a copy each: records share no mutable state
+        yield record_of(row)
+
+
+def record_of(row: Row) -> EntryRecord:
     return EntryRecord(
         entry_id=row["entry_id"],
         fingerprint=row["fingerprint"],
@@ -36,7 +145,7 @@ def record_of(row: sqlite3.Row) -> EntryRecord:
         watermark_video_url=row["watermark_video_url"],
         urls_fetched_at=row["urls_fetched_at"],
         files=tuple(FileRecord(**item) for item in json.loads(row["files"])),
-        usage=json.loads(row["usage"]) if row["usage"] else None,
+        usage=_usage(row["usage"]),
         billed_seconds=row["billed_seconds"],
         error_code=row["error_code"],
         error_message=row["error_message"],
@@ -46,15 +155,21 @@ def record_of(row: sqlite3.Row) -> EntryRecord:
     )
 
 
-def basis_of(row: sqlite3.Row) -> EchoBasis | None:
+def _usage(value: str | dict[str, Any] | None) -> dict[str, Any] | None:
+    if not value:
+        return None
+    return value if isinstance(value, dict) else dict(json.loads(value))
+
+
+def basis_of(row: Row) -> EchoBasis | None:
     data = optional_json(row, "echo_basis")
     return None if data is None else EchoBasis.from_json(data)
 
 
-def optional_json(row: sqlite3.Row, column: str) -> dict[str, Any] | None:
+def optional_json(row: Row, column: str) -> dict[str, Any] | None:
     try:
         text = row[column]
-    except IndexError:
+    except (IndexError, KeyError):
         return None  # a read-only store is never migrated: a later column may be missing
     if not text:
         return None
@@ -86,4 +201,39 @@ def carry_entry(db: sqlite3.Connection, old_id: str, new_id: str) -> None:
     db.execute(
         "UPDATE OR IGNORE superseded_attempts SET entry_id = ? WHERE entry_id = ?",
         (new_id, old_id),
+    )
+
+
+def read_upload(db: sqlite3.Connection, world: World, sha256: str, model: str) -> Upload | None:
+    try:
+        row = db.execute(
+            "SELECT * FROM uploads WHERE service = ? AND account = ? AND sha256 = ? AND model = ?",
+            (world.service, world.account, sha256, model),
+        ).fetchone()
+    except sqlite3.OperationalError:
+        return None  # a read-only store whose cache predates worlds: unknown, so none
+    if row is None:
+        return None
+    return Upload(
+        url=row["url"],
+        model=row["model"],
+        sha256=row["sha256"],
+        size=row["size"],
+        expires_at=datetime.fromtimestamp(row["expires_at"], UTC),
+    )
+
+
+def write_upload(db: sqlite3.Connection, world: World, upload: Upload) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO uploads (service, account, sha256, model, url, size, expires_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            world.service,
+            world.account,
+            upload.sha256,
+            upload.model,
+            upload.url,
+            upload.size,
+            upload.expires_at.timestamp(),
+        ),
     )
