@@ -1,17 +1,20 @@
-"""Benchmarks of the runner: makespan, polling, and CPU per entry, against the simulator.
+"""Benchmarks of the runner: makespan, polling, CPU and disk work per entry, on the simulator.
 
     .venv/bin/python bench/run_bench.py makespan [--entries 60] [--runs 5] [--speed 30]
     .venv/bin/python bench/run_bench.py polling  [--entries 60] [--runs 5] [--speed 30]
     .venv/bin/python bench/run_bench.py renders  (both of the above from the same runs)
     .venv/bin/python bench/run_bench.py cpu      [--entries 300] [--runs 3] [--profile]
+    .venv/bin/python bench/run_bench.py io       [--entries 300] [--runs 3] [--strace]
 
 `makespan` and `polling` run a manifest against the in-process simulator with renders of
 `--render-seconds` (simulated; jitter `--jitter`) played `--speed` times faster than real. Every
 rate is scaled by the same factor (the simulator's limits, the client's pacing, the runner's
 poll floor), so a run is the real service's timeline, compressed. Figures are in simulated
 seconds. `cpu` serves a zero-latency simulator from a separate process and counts only the
-runner's CPU. Each prints medians over `--runs` runs, the goal, and exits 1 if a goal is missed.
-See bench/README.md for what each figure means.
+runner's CPU, beside what the same exchanges cost through bare httpx. `io` counts the state
+store's statements and the fsyncs of a plain render (bench/store_io.py). Each prints medians
+over `--runs` runs, the goal, and exits 1 if a goal is missed. See bench/README.md for what each
+figure means.
 """
 
 from __future__ import annotations

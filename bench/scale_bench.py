@@ -109,16 +109,24 @@ def finished_output(cache: Path, entries: int, rebuild: bool) -> Path:
     if rebuild or not (cache / _READY).exists():
         shutil.rmtree(cache, ignore_errors=True)
         cache.mkdir(parents=True)
-        manifest = write_manifest(cache, entries)
+        write_manifest(cache, entries)
         print(f"building the finished output of {entries:,} entries in {cache} ...", flush=True)
         started = time.perf_counter()
-        through, _ = connection()
-        summary = anyio.run(run_manifest, load(manifest), through, cache / "out", options())
-        if not summary.all_done:
-            raise SystemExit(f"scale_bench: the build did not finish every entry: {summary}")
+        # In a process of its own: a child's peak memory counts its parent's at the fork, so
+        # this one must stay small.
+        subprocess.run([sys.executable, __file__, "--build-child", str(cache)], check=True)
         print(f"  built in {time.perf_counter() - started:.0f} s", flush=True)
         (cache / _READY).write_text("")
     return cache
+
+
+def build_child(cache: Path) -> None:
+    """Runs in the child: the run that finishes every entry of the cached manifest."""
+    through, _ = connection()
+    manifest = load(cache / f"{NAME}.yaml")
+    summary = anyio.run(run_manifest, manifest, through, cache / "out", options())
+    if not summary.all_done:
+        raise SystemExit(f"scale_bench: the build did not finish every entry: {summary}")
 
 
 @dataclass(frozen=True)
@@ -182,9 +190,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, help="where the finished output is kept")
     parser.add_argument("--rebuild", action="store_true", help="build the output again")
     parser.add_argument("--resume-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--build-child", type=Path, help=argparse.SUPPRESS)
     parsed = parser.parse_args(argv)
     if parsed.resume_child is not None:
         resume_child(parsed.resume_child)
+        return 0
+    if parsed.build_child is not None:
+        build_child(parsed.build_child)
         return 0
     name = f"kling-scale-bench-{parsed.entries}-v{len(MIGRATIONS)}.{_CACHE_FORMAT}"
     default = Path(tempfile.gettempdir()) / name

@@ -22,7 +22,7 @@ import os
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,6 +119,3 @@ def count_calls(log: str, names: tuple[str, ...] = ("fsync", "fdatasync")) -> in
     """System calls named `names` in an `strace -f -o` log."""
     pattern = re.compile(rf"^(?:\[pid\s+\d+\]\s+|\d+\s+)?(?:{'|'.join(names)})\(", re.MULTILINE)
     return len(pattern.findall(log))
-
-
-Printer = Callable[[str], None]
