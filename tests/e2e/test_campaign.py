@@ -16,34 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import FAST, count_events
+from tests.manifest.test_expand_spec import SPEC_EXAMPLE  # §7 as written, one copy
 
 from .conftest import Sim, Workspace
 
-SPEC_EXAMPLE = """
-version: 1
-name: launch
-vars: {brand: Acme}                   # manifest-wide variables
-defaults: {mode: std, duration: 5, aspect_ratio: "16:9"}
-shots:
-  - id: "{{product}}-{{aspect_ratio}}"  # ids may use variables; see the id rule below
-    prompt: "{{brand}} {{product}} on a table, slow dolly in"
-    matrix:                           # every combination of the axes becomes an entry
-      product: [mug, bottle, lamp]
-      aspect_ratio: ["16:9", "9:16", "1:1"]   # an axis named like an entry field also sets it
-      exclude:                        # as in CI matrices: drop combinations
-        - {product: lamp, aspect_ratio: "1:1"}
-      include:                        # and add extra ones (their keys are vars too)
-        - {product: vase, aspect_ratio: "9:16"}
-    takes: 2                          # independent renders of the same body
-  - id: "row-{{sku}}"
-    prompt: "{{title}}"
-    rows: shots.csv                   # one entry per row (CSV or TSV with a header, or a
-                                      # YAML/JSON list of mappings), relative to the manifest;
-                                      # columns are vars, and a column named like an entry
-                                      # field sets that field
-moved:                                # renames that must not render again
-  - {from: solo-a, to: solo-b}
-"""
 BEFORE_THE_RENAME = SPEC_EXAMPLE.split("moved:")[0]
 SHOTS_CSV = (
     "sku,title,id\n"
