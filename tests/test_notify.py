@@ -41,6 +41,8 @@ from kling_batch.runner.options import RunOptions, RunSummary
 from kling_batch.runner.records import EntryState
 from kling_batch.runner.state import StateStore
 from kling_batch.simulator import Simulator, SimulatorConfig, simulator_transport
+from tests.conftest import fast_simulator, write_manifest
+from tests.conftest import run as run_to_end
 
 MANIFEST = """
     version: 1
@@ -58,17 +60,9 @@ MANIFEST = """
 def summary(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The summary of a real run on the in-process simulator: one done, one failed."""
     root = tmp_path_factory.mktemp("run")
-    path = root / "nightly.yaml"
-    path.write_text(textwrap.dedent(MANIFEST).lstrip(), encoding="utf-8")
-    manifest = load(path)
-    connection = Connection(
-        base_url="http://localhost/api/v1",
-        api_key=ApiKey("simulated-key"),
-        transport=simulator_transport(Simulator(SimulatorConfig(render_seconds=0.2))),
-        in_process=True,
-    )
-    options = RunOptions(poll_interval=0.05, handle_signals=False)
-    outcome = anyio.run(run_manifest, manifest, connection, root / "out", options, None)
+    manifest = write_manifest(root, MANIFEST, "nightly")
+    outcome = run_to_end(manifest, root / "out", fast_simulator(render_seconds=0.2))
+    assert outcome is not None
     layout = OutputLayout.for_manifest(root / "out", manifest.name)
     store = StateStore(layout.state, readonly=True)
     try:

@@ -8,25 +8,19 @@ test may tamper with videos, picks or the store without disturbing the others.
 from __future__ import annotations
 
 import shutil
-import textwrap
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import anyio
 from PIL import Image
 
-from kling_batch.api import ApiKey
-from kling_batch.batch import run_manifest
 from kling_batch.manifest import load
 from kling_batch.manifest.model import Manifest
 from kling_batch.runner.artifacts import OutputLayout
-from kling_batch.runner.connection import Connection
-from kling_batch.runner.options import RunOptions
 from kling_batch.runner.records import EntryState
 from kling_batch.runner.state import StateStore
-from kling_batch.simulator import Simulator, SimulatorConfig, simulator_transport
+from tests.conftest import fast_simulator, run, write_manifest
 
 MANIFEST = """
     version: 1
@@ -96,17 +90,9 @@ def run_review(root: Path) -> Review:
     """Write MANIFEST (and its first frame) under `root` and run it to the end."""
     root.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (640, 360), (200, 120, 40)).save(root / "start.png")
-    path = root / "review.yaml"
-    path.write_text(textwrap.dedent(MANIFEST).lstrip(), encoding="utf-8")
-    manifest = load(path)
-    connection = Connection(
-        base_url="http://localhost/api/v1",
-        api_key=ApiKey("simulated-key"),
-        transport=simulator_transport(Simulator(SimulatorConfig(render_seconds=0.2))),
-        in_process=True,
-    )
-    options = RunOptions(poll_interval=0.05, handle_signals=False)
-    summary = anyio.run(run_manifest, manifest, connection, root / "out", options, None)
+    manifest = write_manifest(root, MANIFEST, "review")
+    summary = run(manifest, root / "out", fast_simulator(render_seconds=0.2))
+    assert summary is not None
     done = tuple(k for k, v in summary.states.items() if v is EntryState.DONE)
     assert done == DONE, summary
     return Review(root, manifest)
