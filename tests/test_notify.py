@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import subprocess
 import sys
 import textwrap
 import threading
@@ -41,7 +42,7 @@ from kling_batch.runner.options import RunOptions, RunSummary
 from kling_batch.runner.records import EntryState
 from kling_batch.runner.state import StateStore
 from kling_batch.simulator import Simulator, SimulatorConfig, simulator_transport
-from tests.conftest import fast_simulator, write_manifest
+from tests.conftest import fast_simulator, write_manifest, write_manifest_file
 from tests.conftest import run as run_to_end
 
 MANIFEST = """
@@ -337,3 +338,49 @@ def test_the_summary_reports_the_exit_status_the_command_returns(
     outcome: RunSummary, status: ExitCode
 ) -> None:
     assert run_exit_status(outcome) == status
+
+
+def test_a_run_stopped_by_an_unexpected_error_exits_3_as_its_notification_says(
+    tmp_path: Path,
+) -> None:
+    """The fault: report.html cannot be written (a folder holds its name) after every entry
+    is done. The promise: the command exits 3 with the error named (and its traceback, for a
+    bug report), and the notification it sent said 3 too."""
+    manifest = write_manifest_file(
+        tmp_path,
+        """
+        version: 1
+        name: nightly
+        defaults: {mode: std, duration: 3, aspect_ratio: "16:9"}
+        shots:
+          - id: cat
+            prompt: a cat in the moonlight
+        """,
+    )
+    (tmp_path / "output" / "nightly" / "report.html").mkdir(parents=True)
+    kept = tmp_path / "kept.json"
+    code = "import shutil, sys; shutil.copyfileobj(sys.stdin, open(sys.argv[1], 'w'))"
+    finished = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kling_batch",
+            "run",
+            str(manifest),
+            "--output",
+            str(tmp_path / "output"),
+            "--simulate",
+            "--simulate-render-seconds",
+            "0.1",
+            "--notify-cmd",
+            python_command(code, str(kept)),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert finished.returncode == ExitCode.FATAL, finished.stderr
+    assert "stopped on an unexpected error: IsADirectoryError" in finished.stderr
+    assert "Traceback (most recent call last)" in finished.stderr
+    assert json.loads(kept.read_text())["exit_status"] == ExitCode.FATAL

@@ -44,11 +44,10 @@ EXPORT_JSON = (
     "--name",
     "name_template",
     default=DEFAULT_NAME,
-    show_default=True,
     metavar="TEMPLATE",
     help=f"File name of each copy, from the fields {_FIELDS}, e.g. '{{group}}-{{take}}.mp4'. "
     "The model is its short name (standard, omni), the aspect ratio reads 16x9, take is empty "
-    "for an entry without takes.",
+    f"for an entry without takes. Default {DEFAULT_NAME}.",
 )
 @click.option(
     "--force",

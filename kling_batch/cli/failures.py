@@ -3,9 +3,11 @@ command that calls it, and named by meaning, never by message text."""
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import click
 import stamina
 
 from kling_batch.api import AccountError, ConfigurationError
@@ -34,9 +36,13 @@ _INVALID: tuple[type[Exception], ...] = (
 
 
 @contextmanager
-def calling_library() -> Iterator[None]:
+def calling_library(*, any_error_is_fatal: bool = False) -> Iterator[None]:
     """Around a library call: its errors as exit codes with their message, and its retries
-    shown as events or a summary rather than as stamina's bare log lines."""
+    shown as events or a summary rather than as stamina's bare log lines.
+
+    With `any_error_is_fatal` (a run, whose summary and notification already said exit 3), an
+    error of no known kind (a bug, a full disk) exits 3 too, after its traceback, which a bug
+    report needs; it would otherwise be Python's own exit 1, which means "an entry failed"."""
     stamina.instrumentation.set_on_retry_hooks([])
     try:
         yield
@@ -46,3 +52,11 @@ def calling_library() -> Iterator[None]:
         raise FatalError(f"{locked}; Ctrl-C keeps its state") from None
     except AccountError as error:
         raise FatalError(str(error)) from None
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
+        raise  # already the command's own answer
+    except Exception as error:
+        if not any_error_is_fatal:
+            raise
+        click.echo(traceback.format_exc().rstrip(), err=True)
+        stopped = f"stopped on an unexpected error: {type(error).__name__}: {error}"
+        raise FatalError(stopped) from None

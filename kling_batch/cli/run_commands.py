@@ -131,7 +131,10 @@ def run(
     prices = load_prices(prices_file)
     tally = RunTally.for_manifest(loaded, prices)  # what this run did, for its closing lines
     # The display restores the terminal before anything else is printed.
-    with calling_library(), open_display(as_json=as_json, manifest=loaded) as display:
+    with (
+        calling_library(any_error_is_fatal=True),
+        open_display(as_json=as_json, manifest=loaded) as display,
+    ):
         summary = kling_batch.run(
             loaded,
             output=output_root,

@@ -16,7 +16,9 @@ from kling_batch.cli.exit_codes import CommandWithExitCodes, ExitCode
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 # simulator's many options are its own: the README names a few and points at its --help
-WITH_README_OPTIONS = ["validate", "schema", "plan", "run", "status", "cancel", "audit", "report"]
+WITH_README_OPTIONS = [
+    *("validate", "schema", "plan", "run", "status", "cancel", "audit", "report", "pick", "export")
+]
 
 
 def commands() -> dict[str, click.Command]:
