@@ -120,7 +120,7 @@ def _row(
         status=task.status,
         created=seen.created_at,
         billed_seconds=billed if task.status is TaskStatus.SUCCEEDED else None,
-        cost=_cost(task, prices),
+        cost=_cost(task, model, prices),
         resembles=resembles,
     )
 
@@ -197,7 +197,8 @@ def _replace_adopted(row: UnclaimedTask, entry_id: str) -> UnclaimedTask:
     )
 
 
-def _cost(task: Task, prices: PriceTable) -> Decimal | None:
+def _cost(task: Task, model: str, prices: PriceTable) -> Decimal | None:
+    # At the task's own model's prices: a turbo task costs what turbo costs.
     usage = task.usage
     if task.status is not TaskStatus.SUCCEEDED or usage is None or usage.duration is None:
         return None
@@ -205,9 +206,12 @@ def _cost(task: Task, prices: PriceTable) -> Decimal | None:
     if mode is None:
         return None
     try:
-        return prices.price(mode=mode, audio=bool(usage.audio), seconds=usage.duration).amount
+        estimate = prices.price(
+            mode=mode, audio=bool(usage.audio), seconds=usage.duration, model=model
+        )
     except PriceTableError:
         return None
+    return estimate.amount
 
 
 def _iso(moment: datetime | None) -> str | None:

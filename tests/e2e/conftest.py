@@ -130,13 +130,15 @@ def interrupt(process: subprocess.Popen[str], sig: signal.Signals, timeout: floa
     return process.returncode
 
 
-def create_elsewhere(sim: Sim, prompt: str, duration: int = 3) -> str:
+def create_elsewhere(
+    sim: Sim, prompt: str, duration: int = 3, model: str = "kling/kling-v3-video-generation"
+) -> str:
     """A task made by another tool on the same account (std, 16:9); its id."""
     answer = httpx.post(
         sim.base_url + "/services/aigc/video-generation/video-synthesis",
         headers={"Authorization": "Bearer sk-other-tool", "X-DashScope-Async": "enable"},
         json={
-            "model": "kling/kling-v3-video-generation",
+            "model": model,
             "input": {"prompt": prompt},
             "parameters": {"mode": "std", "aspect_ratio": "16:9", "duration": duration},
         },

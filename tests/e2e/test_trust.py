@@ -270,6 +270,25 @@ def test_audit_lists_exactly_the_unclaimed_tasks(
     assert sim.simulator.stats().creates == creates  # audit never creates
 
 
+def test_audit_prices_a_task_at_its_own_models_prices(
+    start_simulator, workspace: Workspace
+) -> None:
+    sim: Sim = start_simulator()
+    manifest = workspace.manifest(SMALL.replace("{id: storm,", "{id: storm, model: turbo,"))
+    turbo = create_elsewhere(sim, "a storm at night", model="kling/kling-v3-turbo-video-generation")
+    standard = create_elsewhere(sim, "a calm sea")
+    sim.simulator.advance(1.0)
+
+    audit = workspace.run(sim, "audit", str(manifest), "--output", str(workspace.output), "--json")
+
+    assert audit.returncode == 0, audit.stderr
+    rows = {row["task_id"]: row for row in json.loads(audit.stdout)}
+    # 3 s of std: turbo always renders sound, at 0.8 CNY a second (models.json); the standard
+    # model's silent std second is 0.6 (prices.json).
+    assert (rows[turbo]["billed_seconds"], rows[turbo]["cost"]) == (3, 2.4)
+    assert (rows[standard]["billed_seconds"], rows[standard]["cost"]) == (3, 1.8)
+
+
 def test_audit_adopt_hands_a_leftover_task_to_its_entry_instead_of_paying_again(
     start_simulator, workspace: Workspace
 ) -> None:
