@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from kling_batch import __version__
+from kling_batch._version import __version__
 from kling_batch.api.errors import ConfigurationError, InsecureUrlError
 from kling_batch.api.security import API_KEY_ENV, require_secure_url
 from kling_batch.manifest.model import Manifest
