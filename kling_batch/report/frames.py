@@ -43,9 +43,9 @@ POSTER_BOX = (640, 640)  # the longer side at most 640 px: sharp on a card, ligh
 THUMBNAIL_BOX = (320, 320)
 THUMBNAIL_DIR = "_thumbnails"  # entry ids start with a letter or digit, so this never collides
 FRAME_AT_SECONDS = 1.0  # the keyframe shown is the last one at or before this
-# Frames decoded at once: each on one thread (FFmpeg's own threads cost more CPU for one
-# frame than they save), so this many cores, and no more than four (a report must not starve
-# a machine that is rendering or serving something else).
+# Frames decoded at once: each on one thread (FFmpeg's own threads gain nothing on a lone
+# keyframe), so this many cores, and no more than four (a report must not starve a machine
+# that is rendering or serving something else).
 FRAME_WORKERS = max(1, min(4, os.cpu_count() or 1))
 _BOX = f"box={POSTER_BOX[0]}x{POSTER_BOX[1]}"
 _RECIPE = f"kling-batch poster v3 keyframe<={FRAME_AT_SECONDS:g}s {_BOX}"
