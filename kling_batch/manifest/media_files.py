@@ -1,9 +1,9 @@
 """Facts about local media files, read once per file however many entries use it.
 
 Images are measured with Pillow, reading the header only. Videos are recognised by their
-container's first box, and measured (duration, frame size, frame rate) by a prober when one is
-installed: `ffprobe` on PATH, else the ffmpeg that the optional `imageio-ffmpeg` package ships.
-Without either, the rules say the video was not measured rather than guess.
+container's first box, and measured (duration, frame size, frame rate) by a prober: FFmpeg's
+libraries in this process, through PyAV (a dependency, so normally there), else `ffprobe` on
+PATH. Without either, the rules say the video was not measured rather than guess.
 """
 
 from __future__ import annotations
@@ -147,14 +147,33 @@ def _image_facts(path: Path) -> ImageFacts:
 
 
 def find_prober() -> Prober | None:
-    ffprobe = shutil.which("ffprobe")
-    if ffprobe is not None:
-        return lambda path: probe_with_ffprobe(ffprobe, path)
     try:
-        import imageio_ffmpeg  # noqa: F401  # only whether it is there matters here
+        import av  # noqa: F401  # only whether it is there matters here
     except ImportError:
-        return None
-    return probe_with_imageio_ffmpeg
+        ffprobe = shutil.which("ffprobe")
+        return None if ffprobe is None else lambda path: probe_with_ffprobe(ffprobe, path)
+    return probe_with_pyav
+
+
+def probe_with_pyav(path: Path) -> VideoStream:
+    """What ffprobe would say, read in this process (no ffprobe process for each file)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise ProbeError("no video stream")
+            stream = container.streams.video[0]
+            rate = stream.average_rate or stream.guessed_rate
+            duration = container.duration  # in microseconds, as ffprobe's format=duration
+            return VideoStream(
+                duration=duration / 1_000_000 if duration else None,
+                width=stream.width or None,
+                height=stream.height or None,
+                fps=float(rate) if rate else None,
+            )
+    except (av.FFmpegError, OSError) as problem:
+        raise ProbeError(f"not a readable video: {problem.strerror}") from None
 
 
 def probe_with_ffprobe(ffprobe: str, path: Path) -> VideoStream:
@@ -190,29 +209,6 @@ def probe_with_ffprobe(ffprobe: str, path: Path) -> VideoStream:
         width=stream.get("width"),
         height=stream.get("height"),
         fps=_rate(rate),
-    )
-
-
-def probe_with_imageio_ffmpeg(path: Path) -> VideoStream:
-    import imageio_ffmpeg
-
-    frames = imageio_ffmpeg.read_frames(str(path))
-    try:
-        meta = next(frames)
-    except (OSError, RuntimeError, StopIteration) as exc:
-        lines = str(exc).strip().splitlines()
-        reason = lines[-1] if lines else "ffmpeg failed"
-        raise ProbeError(f"not a readable video: {reason}") from None
-    finally:
-        frames.close()
-    size = meta.get("size") or (None, None)
-    duration = meta.get("duration")
-    fps = meta.get("fps")
-    return VideoStream(
-        duration=float(duration) if duration else None,
-        width=int(size[0]) if size[0] else None,
-        height=int(size[1]) if size[1] else None,
-        fps=float(fps) if fps else None,
     )
 
 

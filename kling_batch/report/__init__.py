@@ -53,12 +53,11 @@ def write_report(
     *,
     wall_time: float | None = None,
     prices: PriceTable | None = None,
-    ffmpeg: str | None = None,
 ) -> Path:
     """Write `layout.report` (with the poster frames and contact-sheet.png it shows) and return
     its path. `wall_time` (seconds) overrides the time read from events.jsonl."""
     layout.folder.mkdir(parents=True, exist_ok=True)
-    pictures = make_pictures(layout, manifest, store, ffmpeg=ffmpeg)
+    pictures = make_pictures(layout, manifest, store)
     facts = gather(layout, manifest, store, prices=prices, wall_time=wall_time, pictures=pictures)
     page = render_report(facts)
     # Through a temporary name: a browser reloading mid-write sees the old page or the new one.

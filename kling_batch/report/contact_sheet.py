@@ -153,12 +153,11 @@ def write_contact_sheet(
     store: StateStore,
     *,
     posters: Mapping[str, Poster | FrameFailure] | None = None,
-    ffmpeg: str | None = None,
 ) -> Path:
     """Write `<output>/<name>/contact-sheet.png` (making the posters it lacks) and return it;
     the sheet there is kept when it already shows exactly this."""
     if posters is None:
-        posters = make_posters(layout, manifest, store, ffmpeg=ffmpeg)
+        posters = make_posters(layout, manifest, store)
     tiles = sheet_tiles(manifest, store, posters)
     done = sum(1 for tile in tiles if tile.image is not None)
     world = store.world()

@@ -2,27 +2,30 @@
 
     posters = make_posters(layout, manifest, store)     # entry id -> Poster | FrameFailure
 
-A poster is `<entry>/poster.jpg`: one frame a second into the clip (the first frames of a
-render are often a fade from black), fitted into POSTER_BOX. The frame is read by the ffmpeg
-binary the imageio-ffmpeg package ships, so nothing is installed on the system; Pillow writes
-it. Each poster carries, in its JPEG comment, the sha256 of the video it shows and the recipe
-that made it, so it is made once per video: a later report reads only that comment (and, while
-the video is older than its poster, hashes nothing), and a video rendered again gets a new one.
+A poster is `<entry>/poster.jpg`: the last keyframe at or before a second into the clip,
+fitted into POSTER_BOX. A keyframe decodes on its own, where the frame at exactly a second
+would need every frame since the keyframe before it (three to four times the CPU); a clip with
+one keyframe shows its first frame. It is decoded in this process by FFmpeg's libraries,
+through PyAV (the `av` wheel bundles them: nothing installed on the system, no ffmpeg process
+started per video); Pillow writes it. Each poster carries, in its JPEG comment, the sha256 of
+the video it shows and the recipe that made it, so it is made once per video: a later report
+reads only that comment (and, while the video is older than its poster, hashes nothing), and a
+video rendered again gets a new one.
 
-Frames are read a few at a time (each ffmpeg is a process of its own). Nothing here raises for
-a video it cannot read: the caller gets a `FrameFailure` with the reason (and shows a
-placeholder), and the rest of the batch goes on.
+Frames are read a few at a time, on threads (PyAV lets go of the GIL while FFmpeg opens,
+decodes and scales). Nothing here raises for a video it cannot read: the caller gets a
+`FrameFailure` with the reason (and shows a placeholder), and the rest of the batch goes on.
 """
 
 from __future__ import annotations
 
-import io
+import contextlib
 import os
-import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image, UnidentifiedImageError
 
@@ -32,22 +35,36 @@ from kling_batch.manifest.model import Entry, Manifest
 from kling_batch.runner.artifacts import OutputLayout
 from kling_batch.runner.state import StateStore
 
+if TYPE_CHECKING:
+    from av.video.frame import VideoFrame
+
 POSTER_FILE = "poster.jpg"
 POSTER_BOX = (640, 640)  # the longer side at most 640 px: sharp on a card, light in a page
 THUMBNAIL_BOX = (320, 320)
 THUMBNAIL_DIR = "_thumbnails"  # entry ids start with a letter or digit, so this never collides
-FRAME_AT_SECONDS = 1.0
-FFMPEG_SECONDS = 60  # a frame takes well under a second; a hung ffmpeg must not stall a run
-# ffmpeg processes at once: each decodes on one thread, so this many cores, and no more than
-# four (a report must not starve a machine that is rendering or serving something else).
+FRAME_AT_SECONDS = 1.0  # the keyframe shown is the last one at or before this
+# Frames decoded at once: each on one thread (FFmpeg's own threads gain nothing on a lone
+# keyframe), so this many cores, and no more than four (a report must not starve a machine
+# that is rendering or serving something else).
 FRAME_WORKERS = max(1, min(4, os.cpu_count() or 1))
-_RECIPE = f"kling-batch poster v2 at={FRAME_AT_SECONDS:g}s box={POSTER_BOX[0]}x{POSTER_BOX[1]}"
-# ffmpeg fits the frame into the box itself (never enlarging it) and hands it over
-# uncompressed: encoding a full 1080p PNG only for Pillow to shrink it cost more than the decode.
-_FIT = (
-    f"scale=w=min({POSTER_BOX[0]}\\,iw):h=min({POSTER_BOX[1]}\\,ih)"
-    ":force_original_aspect_ratio=decrease:flags=area"
-)
+_BOX = f"box={POSTER_BOX[0]}x{POSTER_BOX[1]}"
+_RECIPE = f"kling-batch poster v3 keyframe<={FRAME_AT_SECONDS:g}s {_BOX}"
+# Posters of earlier recipes that still show their video well enough to keep: v2 (the frame at
+# FRAME_AT_SECONDS, read by the ffmpeg binary) is not made again after an upgrade.
+_KEPT_RECIPES = (_RECIPE, f"kling-batch poster v2 at={FRAME_AT_SECONDS:g}s {_BOX}")
+# Opening a file, FFmpeg decodes its first frames to learn what the container already says
+# (the pixel format, the reordering delay): as much CPU again as the poster's own frame, and
+# for a 1080p render megabytes read. Its probing decoder skips every frame, and stops reading
+# at once; the one decoder this module opens learns the rest from the keyframe.
+_PROBE_DECODER = {"skip_frame": "all"}
+_PROBE = {"probesize": "32"}
+_JPEG_MODES = ("RGB", "RGBX")  # what Pillow writes as a colour JPEG without converting it
+_TURNS = {  # a video's display rotation (degrees counterclockwise) as a Pillow transpose
+    90: Image.Transpose.ROTATE_90,
+    -90: Image.Transpose.ROTATE_270,
+    180: Image.Transpose.ROTATE_180,
+    -180: Image.Transpose.ROTATE_180,
+}
 
 
 @dataclass(frozen=True)
@@ -80,7 +97,6 @@ def make_posters(
     manifest: Manifest,
     store: StateStore,
     *,
-    ffmpeg: str | None = None,
     workers: int = FRAME_WORKERS,
 ) -> dict[str, Poster | FrameFailure]:
     """A poster for every done entry of `manifest` in `layout`, in manifest order; entries that
@@ -100,7 +116,7 @@ def make_posters(
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             for video, made in zip(
                 to_make,
-                pool.map(lambda one: make_poster(one, layout, ffmpeg), to_make),
+                pool.map(lambda one: make_poster(one, layout), to_make),
                 strict=True,
             ):
                 posters[video.entry_id] = made
@@ -108,17 +124,16 @@ def make_posters(
 
 
 def poster_frame(
-    subject: str, video: Path, target: Path, video_sha256: str, *, ffmpeg: str | None = None
+    subject: str, video: Path, target: Path, video_sha256: str
 ) -> Poster | FrameFailure:
     """Write `target`, a poster of `video` (whose sha256 the caller knows), unless the one
     there already shows this video."""
-    key = _key(video_sha256)
-    if _comment(target) == key:
+    if _shows(_comment(target), video_sha256):
         return Poster(subject, target, made=False, video_sha256=video_sha256)
-    frame = _read_frame(subject, video, ffmpeg)
+    frame = _read_frame(subject, video)
     if isinstance(frame, FrameFailure):
         return frame
-    problem = _save_jpeg(frame, target, POSTER_BOX, key)
+    problem = _save_jpeg(frame, target, POSTER_BOX, _key(video_sha256))
     if problem is not None:
         return FrameFailure(subject, problem)
     return Poster(subject, target, made=True, video_sha256=video_sha256)
@@ -165,18 +180,6 @@ def image_thumbnail(source: Path, folder: Path) -> Thumbnail | FrameFailure:
     return Thumbnail(source, target)
 
 
-def ffmpeg_executable() -> str | FrameFailure:
-    """The ffmpeg that imageio-ffmpeg ships (or `$IMAGEIO_FFMPEG_EXE`, which it honours)."""
-    try:
-        import imageio_ffmpeg
-    except ImportError:
-        return FrameFailure("ffmpeg", "the imageio-ffmpeg package is not installed")
-    try:
-        return str(imageio_ffmpeg.get_ffmpeg_exe())
-    except RuntimeError as problem:  # no binary for this platform in the wheel
-        return FrameFailure("ffmpeg", f"imageio-ffmpeg has no ffmpeg here: {problem}")
-
-
 def _kept_poster(video: DoneVideo, target: Path) -> Poster | FrameFailure | None:
     """The poster already on disk for `video`, a failure if the video is not the recorded one
     any more, or None when a poster must be made."""
@@ -186,9 +189,8 @@ def _kept_poster(video: DoneVideo, target: Path) -> Poster | FrameFailure | None
         return FrameFailure(video.entry_id, f"{video.path.name} is missing")
     except OSError as problem:
         return FrameFailure(video.entry_id, f"cannot read the video: {problem}")
-    key = _key(video.sha256)
-    shown = _comment(target)
-    if stat.st_size == video.size and shown == key and _newer(target, stat.st_mtime_ns):
+    shows = _shows(_comment(target), video.sha256)
+    if stat.st_size == video.size and shows and _newer(target, stat.st_mtime_ns):
         # Not touched since its poster was made from the recorded bytes: no need to hash it.
         return Poster(video.entry_id, target, made=False, video_sha256=video.sha256)
     try:
@@ -202,18 +204,16 @@ def _kept_poster(video: DoneVideo, target: Path) -> Poster | FrameFailure | None
         return FrameFailure(
             video.entry_id, f"{video.path.name} no longer matches its recorded sha256"
         )
-    if shown == key:  # the same bytes, copied or touched: the poster still shows them
+    if shows:  # the same bytes, copied or touched: the poster still shows them
         os.utime(target)
         return Poster(video.entry_id, target, made=False, video_sha256=video.sha256)
     return None
 
 
-def make_poster(
-    video: DoneVideo, layout: OutputLayout, ffmpeg: str | None = None
-) -> Poster | FrameFailure:
+def make_poster(video: DoneVideo, layout: OutputLayout) -> Poster | FrameFailure:
     """Write the poster of `video` (as recorded), whatever is there."""
     target = layout.entry_dir(video.entry_id) / POSTER_FILE
-    frame = _read_frame(video.entry_id, video.path, ffmpeg)
+    frame = _read_frame(video.entry_id, video.path)
     if isinstance(frame, FrameFailure):
         return FrameFailure(video.entry_id, frame.reason, video_ok=True)
     problem = _save_jpeg(frame, target, POSTER_BOX, _key(video.sha256))
@@ -222,41 +222,56 @@ def make_poster(
     return Poster(video.entry_id, target, made=True, video_sha256=video.sha256)
 
 
-def _read_frame(subject: str, video: Path, ffmpeg: str | None) -> Image.Image | FrameFailure:
-    executable = ffmpeg or ffmpeg_executable()
-    if isinstance(executable, FrameFailure):
-        return FrameFailure(subject, executable.reason)
-    # Frames nothing refers to (most B-frames) are never decoded: the seek to the frame shown
-    # goes faster, and the picture is the same or a neighbour's. Sound is not opened at all.
-    decode = ["-threads", "1", "-skip_frame", "noref"]
-    # A seek past the end (a clip shorter than FRAME_AT_SECONDS) decodes nothing and exits 0:
-    # then the first frame will do.
-    for seek in (("-ss", f"{FRAME_AT_SECONDS:g}"), ()):
-        command = [executable, "-hide_banner", "-loglevel", "error", "-nostdin", *decode, *seek]
-        command += ["-an", "-sn", "-dn", "-i", str(video), "-frames:v", "1", "-vf", _FIT]
-        command += ["-f", "image2pipe", "-c:v", "bmp", "-"]
-        try:
-            done = subprocess.run(
-                command,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=FFMPEG_SECONDS,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            return FrameFailure(subject, f"ffmpeg read no frame within {FFMPEG_SECONDS} s")
-        except OSError as problem:
-            return FrameFailure(subject, f"cannot run ffmpeg ({executable}): {problem.strerror}")
-        if done.returncode != 0:
-            return FrameFailure(subject, f"ffmpeg cannot read the video: {_last_line(done.stderr)}")
-        if done.stdout:
-            try:
-                with Image.open(io.BytesIO(done.stdout)) as frame:
-                    frame.load()
-                    return frame.copy()
-            except (OSError, UnidentifiedImageError) as problem:
-                return FrameFailure(subject, f"ffmpeg gave no readable frame: {problem}")
-    return FrameFailure(subject, "the video has no frame to show")
+def _read_frame(subject: str, video: Path) -> Image.Image | FrameFailure:
+    """The poster's picture of `video`: its keyframe (see the module's docstring), fitted into
+    POSTER_BOX and turned upright."""
+    try:
+        # Imported here: loading FFmpeg's libraries takes a quarter of a second, which only a
+        # report that makes a poster should pay.
+        import av
+    except ImportError:
+        return FrameFailure(subject, "the av package (PyAV), which reads the frames, is missing")
+    try:
+        with av.open(str(video), options=_PROBE_DECODER, container_options=_PROBE) as container:
+            if not container.streams.video:
+                return FrameFailure(subject, "the video has no picture to show")
+            stream = container.streams.video[0]
+            stream.codec_context.thread_count = 1  # one frame: see FRAME_WORKERS
+            if stream.time_base is not None:
+                at = (stream.start_time or 0) + int(FRAME_AT_SECONDS / stream.time_base)
+                # No keyframe before it, or not seekable: the first keyframe will do.
+                with contextlib.suppress(av.FFmpegError):
+                    container.seek(at, stream=stream, backward=True)
+            frame: VideoFrame | None = None
+            for packet in container.demux(stream):
+                if packet.is_keyframe and packet.size:
+                    # That packet alone, then the end of the stream: the decoder hands its
+                    # frame over at once, where decoding on (even skipping) would read the
+                    # rest of the file for the frames it holds back to reorder.
+                    frames = stream.decode(packet) or stream.decode(None)
+                    frame = frames[0] if frames else None
+                    break
+            if frame is None:
+                return FrameFailure(subject, "the video has no frame to show")
+            picture = _fitted(frame)
+    except (av.FFmpegError, OSError) as problem:
+        return FrameFailure(subject, f"ffmpeg cannot read the video: {problem.strerror}")
+    turn = _TURNS.get(round(frame.rotation))
+    return picture.transpose(turn) if turn is not None else picture
+
+
+def _fitted(frame: VideoFrame) -> Image.Image:
+    """`frame` fitted into POSTER_BOX (a square, so a turn after it still fits), never enlarged.
+    FFmpeg's area scaler shrinks the planes as decoded, a few times faster than converting the
+    whole frame for Pillow to shrink; into four bytes a pixel, which Pillow then uses in place
+    (three would be copied) and writes as a JPEG as they are."""
+    scale = min(POSTER_BOX[0] / frame.width, POSTER_BOX[1] / frame.height, 1.0)
+    width, height = max(1, round(frame.width * scale)), max(1, round(frame.height * scale))
+    rgbx = frame.reformat(width=width, height=height, format="rgb0", interpolation="AREA")
+    plane = rgbx.planes[0]
+    # A buffer, which Pillow maps; its stub names only bytes and array-interface types.
+    pixels: Any = memoryview(plane)
+    return Image.frombuffer("RGBX", (width, height), pixels, "raw", "RGBX", plane.line_size, 1)
 
 
 def _save_jpeg(
@@ -264,7 +279,8 @@ def _save_jpeg(
 ) -> str | None:
     """Scale `picture` into `box` and write it as a JPEG through a temporary name; None when
     written, else why not."""
-    picture = picture.convert("RGB")
+    if picture.mode not in _JPEG_MODES:
+        picture = picture.convert("RGB")
     picture.thumbnail(box, Image.Resampling.LANCZOS)
     # A name of this writer's own: `kling-batch report` may make a poster while the run that
     # holds the output makes the same one.
@@ -280,8 +296,13 @@ def _save_jpeg(
     return None
 
 
-def _key(video_sha256: str) -> str:
-    return f"{_RECIPE} video-sha256={video_sha256}"
+def _key(video_sha256: str, recipe: str = _RECIPE) -> str:
+    return f"{recipe} video-sha256={video_sha256}"
+
+
+def _shows(comment: str | None, video_sha256: str) -> bool:
+    """Whether a poster with `comment` shows the video of `video_sha256` by a kept recipe."""
+    return comment is not None and comment in {_key(video_sha256, r) for r in _KEPT_RECIPES}
 
 
 def _newer(path: Path, than_ns: int) -> bool:
@@ -299,8 +320,3 @@ def _comment(path: Path) -> str | None:
     except (OSError, UnidentifiedImageError):
         return None
     return comment.decode(errors="replace") if isinstance(comment, bytes) else None
-
-
-def _last_line(stderr: bytes) -> str:
-    lines = stderr.decode(errors="replace").strip().splitlines()
-    return lines[-1] if lines else "no reason given"

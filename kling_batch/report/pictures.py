@@ -2,9 +2,10 @@
 entries send, and contact-sheet.png. Made here, once per content, before the page is written;
 the page only links them (paths relative to report.html, which sits in the output folder).
 
-A poster takes ffmpeg a tenth of a second of CPU, so a run makes each one as its video
-arrives (`PosterMaker`, an event sink), in the background while renders are awaited: the report
-at the run's end finds them made instead of reading a thousand videos at once.
+A run makes each poster as its video arrives (`PosterMaker`, an event sink), in the
+background while renders are awaited: the report at the run's end finds them made. A report of
+an output without posters (one made by an older kling-batch) makes them all, a few at a time:
+about 15 ms of CPU each.
 """
 
 from __future__ import annotations
@@ -40,11 +41,9 @@ class Pictures:
     contact_sheet_problem: str | None = None
 
 
-def make_pictures(
-    layout: OutputLayout, manifest: Manifest, store: StateStore, *, ffmpeg: str | None = None
-) -> Pictures:
+def make_pictures(layout: OutputLayout, manifest: Manifest, store: StateStore) -> Pictures:
     """Posters, input thumbnails and the contact sheet of `manifest`'s output."""
-    posters = make_posters(layout, manifest, store, ffmpeg=ffmpeg)
+    posters = make_posters(layout, manifest, store)
     known: dict[Path, Thumbnail | FrameFailure] = {}
     inputs = {
         entry.id: found
@@ -70,9 +69,8 @@ class PosterMaker:
     (the `download` event carries its sha256), on one background thread: the runner's loop
     only hands the work over. `close` waits for what was handed over."""
 
-    def __init__(self, layout: OutputLayout, *, ffmpeg: str | None = None) -> None:
+    def __init__(self, layout: OutputLayout) -> None:
         self._layout = layout
-        self._ffmpeg = ffmpeg
         self._videos: dict[str, DoneVideo] = {}
         self._pool: ThreadPoolExecutor | None = None
 
@@ -88,7 +86,7 @@ class PosterMaker:
                 if video is not None:
                     if self._pool is None:
                         self._pool = ThreadPoolExecutor(1, thread_name_prefix="poster")
-                    self._pool.submit(make_poster, video, self._layout, self._ffmpeg)
+                    self._pool.submit(make_poster, video, self._layout)
 
     def close(self) -> None:
         """Wait for the posters handed over; safe to call more than once."""

@@ -14,7 +14,7 @@ from kling_batch.manifest.media_files import (
     MediaInspector,
     VideoStream,
     probe_with_ffprobe,
-    probe_with_imageio_ffmpeg,
+    probe_with_pyav,
 )
 
 Diagnose = Callable[..., list[Diagnostic]]
@@ -249,8 +249,12 @@ def small_clip(tmp_path: Path) -> Path:
     return path
 
 
-def test_imageio_ffmpeg_prober_measures_a_real_clip(small_clip: Path) -> None:
-    stream = probe_with_imageio_ffmpeg(small_clip)
+def test_videos_are_measured_in_process_when_pyav_is_there() -> None:
+    assert MediaInspector().prober is probe_with_pyav
+
+
+def test_pyav_prober_measures_a_real_clip(small_clip: Path) -> None:
+    stream = probe_with_pyav(small_clip)
     assert (stream.width, stream.height, stream.fps) == (160, 120, 25.0)
     assert stream.duration == pytest.approx(1.0, abs=0.1)
 
@@ -263,13 +267,12 @@ def test_ffprobe_prober_measures_a_real_clip(small_clip: Path) -> None:
 
 
 def test_a_real_clip_out_of_limits_is_reported(diagnose: Diagnose, small_clip: Path) -> None:
-    found = diagnose(VIDEO_ENTRY.format(path=small_clip.name), prober=probe_with_imageio_ffmpeg)
+    found = diagnose(VIDEO_ENTRY.format(path=small_clip.name), prober=probe_with_pyav)
     assert [d.code for d in found] == ["KB309", "KB310"]  # 1 s long, 160x120 px
 
 
 def test_an_unreadable_movie_is_an_error(diagnose: Diagnose, tmp_path: Path) -> None:
-    pytest.importorskip("imageio_ffmpeg")
     video(tmp_path, "broken.mp4")  # an ftyp box and nothing else
-    [diagnostic] = diagnose(VIDEO_ENTRY.format(path="broken.mp4"), prober=probe_with_imageio_ffmpeg)
+    [diagnostic] = diagnose(VIDEO_ENTRY.format(path="broken.mp4"), prober=probe_with_pyav)
     assert diagnostic.code == "KB307"
     assert "cannot be read" in diagnostic.message

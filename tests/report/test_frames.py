@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import imageio_ffmpeg
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops, ImageStat
 
 from kling_batch.hashing import sha256_file
 from kling_batch.report import PosterMaker
@@ -50,19 +52,12 @@ def posters_of(review: Review, **options: Any) -> dict[str, Poster | FrameFailur
         return make_posters(review.layout, review.manifest, store, **options)
 
 
-def counting_ffmpeg(tmp_path: Path) -> tuple[str, Path]:
-    """The real ffmpeg behind a script that notes each run of it in a file."""
-    log = tmp_path / "ffmpeg-runs.log"
-    script = tmp_path / "ffmpeg"
-    script.write_text(
-        f'#!/bin/sh\necho run >> "{log}"\nexec "{imageio_ffmpeg.get_ffmpeg_exe()}" "$@"\n'
-    )
-    script.chmod(0o755)
-    return str(script), log
-
-
-def runs(log: Path) -> int:
-    return len(log.read_text().splitlines()) if log.exists() else 0
+def clip_of(tmp_path: Path, name: str, *arguments: str) -> Path:
+    """`name`, made by the ffmpeg binary (tests only) from one of the simulator's clips."""
+    clip = tmp_path / name
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y"]
+    subprocess.run([*command, *arguments, str(clip)], check=True, stdin=subprocess.DEVNULL)
+    return clip
 
 
 def test_the_runs_report_made_every_poster(finished: Review) -> None:
@@ -95,32 +90,36 @@ def test_a_poster_is_made_once_per_video(review: Review) -> None:
     assert (poster.read_bytes(), poster.stat().st_mtime_ns) == before
 
 
-def test_one_read_of_each_video_several_at_a_time(review: Review, tmp_path: Path) -> None:
-    ffmpeg, log = counting_ffmpeg(tmp_path)
-    posters = posters_of(review, ffmpeg=ffmpeg, workers=3)
-    assert runs(log) == len(DONE)
-    assert all(isinstance(p, Poster) and p.made for p in posters.values())
-    assert list(posters) == list(DONE)  # in manifest order, however they finished
+def test_posters_made_several_at_a_time_are_those_made_one_at_a_time(review: Review) -> None:
+    together = posters_of(review, workers=3)
+    assert all(isinstance(p, Poster) and p.made for p in together.values())
+    assert list(together) == list(DONE)  # in manifest order, however they finished
+    made = {e: (review.layout.entry_dir(e) / POSTER_FILE).read_bytes() for e in DONE}
+    for poster in review.layout.folder.glob(f"*/{POSTER_FILE}"):
+        poster.unlink()
+    alone = posters_of(review, workers=1)
+    assert all(isinstance(p, Poster) and p.made for p in alone.values())
+    assert {e: (review.layout.entry_dir(e) / POSTER_FILE).read_bytes() for e in DONE} == made
 
 
-def test_an_untouched_video_is_not_read_again(review: Review, tmp_path: Path) -> None:
+def test_an_untouched_video_is_not_read_again(review: Review) -> None:
     posters_of(review)
-    ffmpeg, log = counting_ffmpeg(tmp_path)
+    made = {e: (review.layout.entry_dir(e) / POSTER_FILE).read_bytes() for e in DONE}
     video = review.video("tower")
     stamp = video.stat()
-    # Other bytes of the same size under the old time stamp: only a read would tell, and a
-    # report does not read a video older than its poster.
+    # Other bytes of the same size under the old time stamp: only a read would tell (they
+    # neither hash to the recorded sha256 nor decode), and a report does not read a video
+    # older than its poster.
     video.write_bytes(bytes(stamp.st_size))
     os.utime(video, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
-    again = posters_of(review, ffmpeg=ffmpeg)
+    again = posters_of(review)
     assert isinstance(again["tower"], Poster) and not again["tower"].made
-    assert runs(log) == 0
     # Touched since (as by a copy that kept the bytes but not the time): read, found the same.
     for entry_id in ("hero-take1", "flower"):
         os.utime(review.video(entry_id))
-    again = posters_of(review, ffmpeg=ffmpeg)
-    assert all(not p.made for p in again.values() if isinstance(p, Poster))
-    assert runs(log) == 0
+    again = posters_of(review)
+    assert all(isinstance(p, Poster) and not p.made for p in again.values())
+    assert {e: (review.layout.entry_dir(e) / POSTER_FILE).read_bytes() for e in DONE} == made
     poster = review.layout.entry_dir("flower") / POSTER_FILE
     assert poster.stat().st_mtime_ns >= review.video("flower").stat().st_mtime_ns
 
@@ -136,6 +135,18 @@ def test_a_poster_is_made_again_when_its_video_changed(review: Review, tmp_path:
     assert Image.open(target).size == (360, 640)
     assert not poster_frame("clip", tall, target, sha256_file(tall)).made  # type: ignore[union-attr]
     assert poster_frame("clip", wide, target, sha256_file(wide)).made  # type: ignore[union-attr]
+
+
+def test_a_poster_made_by_the_previous_release_is_kept(tmp_path: Path) -> None:
+    # v2 posters were the frame at 1 s, read by the ffmpeg binary: still a true picture of
+    # their video, so an upgrade does not make a thousand of them again.
+    clip = CLIPS / "std-16x9.mp4"
+    target = tmp_path / POSTER_FILE
+    comment = f"kling-batch poster v2 at=1s box=640x640 video-sha256={sha256_file(clip)}"
+    Image.new("RGB", (640, 360)).save(target, "JPEG", comment=comment.encode())
+    kept = poster_frame("clip", clip, target, sha256_file(clip))
+    assert isinstance(kept, Poster) and not kept.made
+    assert poster_frame("clip", clip, target, "0" * 64).made  # type: ignore[union-attr]
 
 
 def test_a_video_changed_by_hand_gets_no_poster_but_a_reason(review: Review) -> None:
@@ -165,12 +176,56 @@ def test_a_video_whose_frame_cannot_be_read_is_a_typed_failure(tmp_path: Path) -
     assert list(tmp_path.iterdir()) == [broken]  # no poster, no temporary
 
 
-def test_without_a_runnable_ffmpeg_the_failure_says_so(tmp_path: Path) -> None:
+def test_without_pyav_the_failure_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "av", None)  # as on a machine where it is not installed
     clip = CLIPS / "std-1x1.mp4"
-    missing = str(tmp_path / "no-ffmpeg")
-    failure = poster_frame("clip", clip, tmp_path / POSTER_FILE, "x", ffmpeg=missing)
+    failure = poster_frame("clip", clip, tmp_path / POSTER_FILE, "x")
     assert isinstance(failure, FrameFailure)
-    assert failure.reason.startswith("cannot run ffmpeg")
+    assert "the av package (PyAV), which reads the frames, is missing" in failure.reason
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_video_without_a_picture_stream_says_so(tmp_path: Path) -> None:
+    sound = clip_of(tmp_path, "sound.mp4", "-i", str(CLIPS / "std-1x1.mp4"), "-vn", "-c", "copy")
+    failure = poster_frame("sound", sound, tmp_path / POSTER_FILE, "x")
+    assert isinstance(failure, FrameFailure)
+    assert failure.reason == "the video has no picture to show"
+
+
+def test_a_poster_is_the_last_keyframe_before_a_second(tmp_path: Path) -> None:
+    # A keyframe every half second, each a flat grey of its own: the poster is the one at 1 s.
+    clip = tmp_path / "steps.mp4"
+    writer = imageio_ffmpeg.write_frames(
+        str(clip), (320, 240), fps=24, macro_block_size=8, output_params=["-g", "12"]
+    )
+    writer.send(None)
+    for n in range(48):
+        writer.send(bytes([40 + 60 * (n // 12)]) * (320 * 240 * 3))
+    writer.close()
+    poster = poster_frame("steps", clip, tmp_path / POSTER_FILE, sha256_file(clip))
+    assert isinstance(poster, Poster)
+    with Image.open(poster.path) as image:
+        assert abs(image.convert("L").getpixel((160, 120)) - 160) < 12  # type: ignore[operator]
+
+
+def test_a_video_shown_turned_gets_an_upright_poster(tmp_path: Path) -> None:
+    wide = CLIPS / "std-16x9.mp4"
+    turned = clip_of(
+        tmp_path, "turned.mp4", "-display_rotation", "90", "-i", str(wide), "-c", "copy"
+    )
+    target = tmp_path / POSTER_FILE
+    assert isinstance(poster_frame("turned", turned, target, sha256_file(turned)), Poster)
+    with (
+        Image.open(target) as image,
+        Image.open(
+            clip_of(tmp_path, "upright.png", "-i", str(turned), "-frames:v", "1")
+        ) as upright,
+    ):
+        assert image.size == (360, 640)  # the player shows it tall, and so does the poster
+        # The same way round as ffmpeg shows it (compared at the poster's size).
+        expected = upright.convert("L").resize(image.size)
+        (mean,) = ImageStat.Stat(ImageChops.difference(image.convert("L"), expected)).mean
+        assert mean < 8
 
 
 def test_a_clip_shorter_than_the_seek_shows_its_first_frame(tmp_path: Path) -> None:
@@ -210,9 +265,8 @@ def test_an_unreadable_input_image_is_a_typed_failure(tmp_path: Path) -> None:
     assert not (tmp_path / "thumbs").exists() or list((tmp_path / "thumbs").iterdir()) == []
 
 
-def test_a_run_makes_each_poster_as_its_video_arrives(review: Review, tmp_path: Path) -> None:
-    ffmpeg, log = counting_ffmpeg(tmp_path)
-    maker = PosterMaker(review.layout, ffmpeg=ffmpeg)
+def test_a_run_makes_each_poster_as_its_video_arrives(review: Review) -> None:
+    maker = PosterMaker(review.layout)
     with review.store() as store:
         record = store.get("tower")
     assert record is not None
@@ -225,9 +279,10 @@ def test_a_run_makes_each_poster_as_its_video_arrives(review: Review, tmp_path: 
     maker.close()
     maker.close()
 
-    assert runs(log) == 1
-    assert (review.layout.entry_dir("tower") / POSTER_FILE).is_file()
-    assert not (review.layout.entry_dir("flower") / POSTER_FILE).exists()
-    posters = posters_of(review, ffmpeg=ffmpeg)
-    assert not posters["tower"].made  # type: ignore[union-attr]
-    assert runs(log) == len(DONE)  # the report made only the three others
+    made = [e for e in DONE if (review.layout.entry_dir(e) / POSTER_FILE).is_file()]
+    assert made == ["tower"]
+    posters = posters_of(review)
+    # The report made only the others.
+    assert {e for e, p in posters.items() if isinstance(p, Poster) and p.made} == set(DONE) - {
+        "tower"
+    }

@@ -171,14 +171,14 @@ def video_fps(s: Subject) -> Iterator[Finding]:
 
 
 def video_measured(s: Subject) -> Iterator[Finding]:
-    """A local video could not be measured: no ffprobe (or imageio-ffmpeg) is installed."""
+    """A local video could not be measured: neither PyAV nor ffprobe is installed."""
     for index, _, path in _local(s, video=True):
         video = s.files.video(path)
         if video.movie_container and video.stream is None and video.probe_error is None:
             yield Finding(
                 ("media", index, "path"),
-                "duration, size and frame rate not checked: install ffprobe (FFmpeg) or "
-                "imageio-ffmpeg to check them before spending money",
+                "duration, size and frame rate not checked: install PyAV (pip install av) or "
+                "ffprobe (FFmpeg) to check them before spending money",
             )
 
 
