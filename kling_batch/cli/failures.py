@@ -8,29 +8,33 @@ from contextlib import contextmanager
 
 import stamina
 
-from kling_batch.api import AccountError, ConfigurationError
+from kling_batch.api.errors import AccountError, ConfigurationError
 from kling_batch.cli.errors import FatalError, InvalidInput
 from kling_batch.library import NoRun, UnusableOutput
 from kling_batch.prices import PriceTableError
 from kling_batch.runner.budget import BudgetError, BudgetExceeded
 from kling_batch.runner.lock import StateLocked
-from kling_batch.runner.moves import MoveRefused
 from kling_batch.runner.options import SelectionError
 from kling_batch.runner.world import WorldMismatch
 
-# Refused before anything was sent: the user changes the command line, the manifest or the
-# output folder (exit 2).
-_INVALID: tuple[type[Exception], ...] = (
-    BudgetError,
-    BudgetExceeded,
-    ConfigurationError,
-    MoveRefused,
-    NoRun,
-    PriceTableError,
-    SelectionError,
-    UnusableOutput,
-    WorldMismatch,
-)
+
+def _invalid() -> tuple[type[Exception], ...]:
+    """Refused before anything was sent: the user changes the command line, the manifest or the
+    output folder (exit 2). A function, so that MoveRefused (beside the runner, which a command
+    that sends nothing does not load) is imported only once something was raised."""
+    from kling_batch.runner.moves import MoveRefused
+
+    return (
+        BudgetError,
+        BudgetExceeded,
+        ConfigurationError,
+        MoveRefused,
+        NoRun,
+        PriceTableError,
+        SelectionError,
+        UnusableOutput,
+        WorldMismatch,
+    )
 
 
 @contextmanager
@@ -40,9 +44,9 @@ def calling_library() -> Iterator[None]:
     stamina.instrumentation.set_on_retry_hooks([])
     try:
         yield
-    except _INVALID as refused:
-        raise InvalidInput(str(refused)) from None
     except StateLocked as locked:
         raise FatalError(f"{locked}; Ctrl-C keeps its state") from None
     except AccountError as error:
         raise FatalError(str(error)) from None
+    except _invalid() as refused:  # evaluated only when something was raised
+        raise InvalidInput(str(refused)) from None
