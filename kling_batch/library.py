@@ -3,13 +3,13 @@ command prints. `kling_batch/__init__.py` re-exports them; the CLI is a thin lay
 
 Each takes a manifest as a path (checked and loaded first; ManifestInvalid with every problem if
 it has an error) or as a Manifest already loaded. Errors are raised, never printed:
-SelectionError (`only` or `replace` matches no entry), MoveRefused (a `moved:` that does not
-fit the output), PriceTableError, BudgetError and BudgetExceeded (the
-spending limit), ConfigurationError (no key, a plain-http URL that is not loopback),
-WorldMismatch (an output made on another service or account), UnusableOutput (an output folder
-that cannot be written), StateLocked (another run holds the output), AccountError (a bad key,
-arrears); `pick` and `export` raise PickRefused, PicksInvalid and ExportRefused. Nothing is
-sent before the checks that can refuse a command have passed.
+SelectionError (`only` or `replace` matches no entry), MoveRefused (a `moved:` that does not fit
+the output), PriceTableError, BudgetError and BudgetExceeded (the spending limit),
+ConfigurationError (no key, a plain-http URL that is not loopback), WorldMismatch (an output
+made on another service or account), UnusableOutput (an output folder that cannot be written),
+StateLocked (another run holds the output), AccountError (a bad key, arrears); `pick` and
+`export` raise PickRefused, PicksInvalid and ExportRefused. Nothing is sent before the checks
+that can refuse a command have passed.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
+from kling_batch.collector import collector_paused
 from kling_batch.delivery.names import DEFAULT_NAME
 from kling_batch.entry_status import Status, read_status
 from kling_batch.manifest import load
@@ -29,8 +30,7 @@ from kling_batch.runner.artifacts import OutputLayout
 from kling_batch.runner.budget import spending_limit
 from kling_batch.runner.options import select_entries
 
-# What sends (the HTTP client, anyio, the runner, the report) and what delivers is imported by
-# the functions that need it: `plan` and `status` send nothing, and should not pay for it.
+# What sends, renders or delivers is imported where needed: `plan` and `status` send nothing.
 if TYPE_CHECKING:
     from kling_batch.delivery.export import ExportResult
     from kling_batch.delivery.picks import PickChange
@@ -86,6 +86,7 @@ def connect(
     return Connection(base_url=require_secure_url(url), api_key=api_key_from_env())
 
 
+@collector_paused()  # its 10,000 planned entries all live until it returns
 def plan_run(
     manifest: ManifestSource,
     *,
@@ -229,6 +230,7 @@ def run(
     )
 
 
+@collector_paused()
 def status(
     manifest: ManifestSource,
     *,

@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import stamina
-
 from kling_batch.api.errors import AccountError, ConfigurationError
 from kling_batch.cli.errors import FatalError, InvalidInput
 from kling_batch.library import NoRun, UnusableOutput
@@ -38,10 +36,14 @@ def _invalid() -> tuple[type[Exception], ...]:
 
 
 @contextmanager
-def calling_library() -> Iterator[None]:
+def calling_library(*, sends: bool = True) -> Iterator[None]:
     """Around a library call: its errors as exit codes with their message, and its retries
-    shown as events or a summary rather than as stamina's bare log lines."""
-    stamina.instrumentation.set_on_retry_hooks([])
+    shown as events or a summary rather than as stamina's bare log lines. `sends`: whether the
+    call may reach the service (only then can it retry, and stamina is worth loading)."""
+    if sends:
+        import stamina
+
+        stamina.instrumentation.set_on_retry_hooks([])
     try:
         yield
     except StateLocked as locked:

@@ -84,7 +84,7 @@ def plan(
     output: Formatter[Plan] = JsonDocument(Plan.to_json) if as_json else Text(render_plan)
     loaded = load_or_exit(manifest)
     prices = load_prices(prices_file)
-    with calling_library():
+    with calling_library(sends=refresh):
         if refresh:
             _tell_refreshed(
                 kling_batch.refresh(

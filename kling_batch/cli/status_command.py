@@ -47,7 +47,7 @@ def status(
     )
     loaded = load_or_exit(manifest)
     prices = load_prices(prices_file)
-    with calling_library():
+    with calling_library(sends=False):
         result = kling_batch.status(loaded, output=output_root, only=only, prices=prices)
     output.emit(result)
 
