@@ -11,11 +11,11 @@ def columns(rows: Sequence[Sequence[str]], *, right: frozenset[int] = frozenset(
     if not rows:
         return []
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    # Each column's padding, chosen once: a 10,000-row plan would otherwise choose it per cell.
-    pads = [str.rjust if i in right else str.ljust for i in range(len(widths))]
     lines = []
     for row in rows:
-        cells = [pad(cell, width) for pad, cell, width in zip(pads, row, widths, strict=False)]
-        cells.append(row[-1])
-        lines.append("  ".join(cells).rstrip())
+        cells = [
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(row[:-1])
+        ]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
     return lines
