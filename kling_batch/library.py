@@ -3,13 +3,13 @@ command prints. `kling_batch/__init__.py` re-exports them; the CLI is a thin lay
 
 Each takes a manifest as a path (checked and loaded first; ManifestInvalid with every problem if
 it has an error) or as a Manifest already loaded. Errors are raised, never printed:
-SelectionError (`only` or `replace` matches no entry), MoveRefused (a `moved:` that does not
-fit the output), PriceTableError, BudgetError and BudgetExceeded (the
-spending limit), ConfigurationError (no key, a plain-http URL that is not loopback),
-WorldMismatch (an output made on another service or account), UnusableOutput (an output folder
-that cannot be written), StateLocked (another run holds the output), AccountError (a bad key,
-arrears); `pick` and `export` raise PickRefused, PicksInvalid and ExportRefused. Nothing is
-sent before the checks that can refuse a command have passed.
+SelectionError (`only` or `replace` matches no entry), MoveRefused (a `moved:` that does not fit
+the output), PriceTableError, BudgetError and BudgetExceeded (the spending limit),
+ConfigurationError (no key, a plain-http URL that is not loopback), WorldMismatch (an output
+made on another service or account), UnusableOutput (an output folder that cannot be written),
+StateLocked (another run holds the output), AccountError (a bad key, arrears); `pick` and
+`export` raise PickRefused, PicksInvalid and ExportRefused. Nothing is sent before the checks
+that can refuse a command have passed.
 """
 
 from __future__ import annotations
@@ -17,40 +17,29 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from decimal import Decimal
-from functools import partial
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
-import anyio
-
-from kling_batch.api import DEFAULT_BASE_URL, ApiKey, api_key_from_env, require_secure_url
-from kling_batch.batch import run_manifest
-from kling_batch.delivery.export import ExportResult
-from kling_batch.delivery.export import export as export_videos
+from kling_batch.collector import collector_paused
 from kling_batch.delivery.names import DEFAULT_NAME
-from kling_batch.delivery.picks import PickChange, clear_pick
-from kling_batch.delivery.picks import pick as pick_entry
 from kling_batch.entry_status import Status, read_status
 from kling_batch.manifest import load
 from kling_batch.manifest.model import Manifest
-from kling_batch.notify import NotifyTargets
-from kling_batch.plan import Plan, build_plan
 from kling_batch.prices import PriceTable
-from kling_batch.report import write_report as write_report_page
 from kling_batch.runner.artifacts import OutputLayout
-from kling_batch.runner.audit import UnclaimedTask, audit_output
 from kling_batch.runner.budget import spending_limit
-from kling_batch.runner.connection import Connection
-from kling_batch.runner.events import EventSink
-from kling_batch.runner.options import RunOptions, RunSummary, replaced_ids, select_entries
-from kling_batch.runner.remote import (
-    Cancellation,
-    Refreshed,
-    cancel_pending,
-    refresh_in_flight,
-    waiting,
-)
-from kling_batch.runner.state import StateStore
+from kling_batch.runner.options import select_entries
+
+# What sends, renders or delivers is imported where needed: `plan` and `status` send nothing.
+if TYPE_CHECKING:
+    from kling_batch.delivery.export import ExportResult
+    from kling_batch.delivery.picks import PickChange
+    from kling_batch.plan import Plan
+    from kling_batch.runner.audit import UnclaimedTask
+    from kling_batch.runner.connection import Connection
+    from kling_batch.runner.events import EventSink
+    from kling_batch.runner.options import RunSummary
+    from kling_batch.runner.remote import Cancellation, Refreshed
 
 ManifestSource: TypeAlias = Manifest | str | os.PathLike[str]
 PricesSource: TypeAlias = PriceTable | str | os.PathLike[str] | None
@@ -79,6 +68,9 @@ def connect(
     """Where a command reaches: the simulator in this process (no key, no network, nothing
     paid; its tasks end with the process), or DashScope at `base_url` (default
     $DASHSCOPE_BASE_URL, else Beijing) with the key from $DASHSCOPE_API_KEY."""
+    from kling_batch.api import DEFAULT_BASE_URL, ApiKey, api_key_from_env, require_secure_url
+    from kling_batch.runner.connection import Connection
+
     if simulate:
         # Imported here: only a simulated run needs the simulator in this process.
         from kling_batch.simulator import Simulator, SimulatorConfig, simulator_transport
@@ -94,6 +86,7 @@ def connect(
     return Connection(base_url=require_secure_url(url), api_key=api_key_from_env())
 
 
+@collector_paused()  # its 10,000 planned entries all live until it returns
 def plan_run(
     manifest: ManifestSource,
     *,
@@ -113,6 +106,10 @@ def plan_run(
     simulator forgets its tasks when the run ends. `replace`: ids or globs of unchanged
     entries to render again, as `--replace`.
     """
+    from kling_batch.plan import build_plan
+    from kling_batch.runner.options import replaced_ids
+    from kling_batch.runner.state import StateStore
+
     loaded = _manifest(manifest)
     entries = select_entries(loaded, only)
     replaced = replaced_ids(loaded, entries, replace)
@@ -149,6 +146,10 @@ def refresh(
 ) -> tuple[Refreshed, ...]:
     """Ask the service once where each task in flight stands, and record its answer (under the
     output's run lock). With no task in flight, nothing is asked and no key is needed."""
+    import anyio
+
+    from kling_batch.runner.remote import refresh_in_flight, waiting
+
     loaded = _manifest(manifest)
     entries = select_entries(loaded, only)
     table = _prices(prices)
@@ -191,6 +192,14 @@ def run(
     `NotifyFailed` event, never an error.
     `replace`: ids or globs of unchanged, settled entries to render again (`--replace`).
     """
+    from functools import partial
+
+    import anyio
+
+    from kling_batch.batch import run_manifest
+    from kling_batch.notify import NotifyTargets
+    from kling_batch.runner.options import RunOptions, replaced_ids
+
     loaded = _manifest(manifest)
     table = _prices(prices)
     spending_limit(loaded, max_cost, table.currency)  # a limit in another currency: refused now
@@ -221,6 +230,7 @@ def run(
     )
 
 
+@collector_paused()
 def status(
     manifest: ManifestSource,
     *,
@@ -246,6 +256,10 @@ def cancel(
 ) -> tuple[Cancellation, ...]:
     """Cancel the manifest's tasks still PENDING remotely; report those that cannot be (already
     rendering or ended, or not yet settled). With nothing in flight, nothing is asked."""
+    import anyio
+
+    from kling_batch.runner.remote import cancel_pending, waiting
+
     loaded = _manifest(manifest)
     entries = select_entries(loaded, only)
     if not waiting(OutputLayout.for_manifest(Path(output), loaded.name), entries, cancel=True):
@@ -265,10 +279,15 @@ def audit(
 ) -> tuple[UnclaimedTask, ...]:
     """The tasks of the manifest's models from the last 24 h that no entry claims, oldest first;
     `adopt` hands each unambiguous one to its entry. Never creates a task."""
+    from functools import partial
+
+    import anyio
+
+    from kling_batch.runner.audit import audit_output
+
     loaded = _manifest(manifest)
-    table = _prices(prices)
-    connection = connect(simulate=simulate, base_url=base_url)
-    return anyio.run(_audit, loaded, connection, Path(output), table, adopt)
+    audit_run = partial(audit_output, prices=_prices(prices), adopt=adopt)
+    return anyio.run(audit_run, loaded, connect(simulate=simulate, base_url=base_url), Path(output))
 
 
 def write_report(
@@ -276,6 +295,9 @@ def write_report(
 ) -> Path:
     """(Re)write `report.html` from what the output holds, and return its path; raises NoRun
     when the output holds no run of the manifest. Safe while a run is writing."""
+    from kling_batch.report import write_report as write_report_page
+    from kling_batch.runner.state import StateStore
+
     loaded = _manifest(manifest)
     table = _prices(prices)
     layout = OutputLayout.for_manifest(Path(output), loaded.name)
@@ -303,6 +325,9 @@ def pick(
     stem>.picks.yaml` beside the manifest; with `clear` (a group) instead, remove that group's
     pick. Raises PickRefused (not done, unknown id or group) or PicksInvalid (the file cannot
     be read). No network."""
+    from kling_batch.delivery.picks import clear_pick
+    from kling_batch.delivery.picks import pick as pick_entry
+
     loaded = _manifest(manifest)
     if (entry_id is None) == (clear is None):
         raise TypeError("pick takes an entry_id, or clear=GROUP")
@@ -326,6 +351,8 @@ def export(
     sha256, named by the `name` template, with delivery.csv and delivery.json. Raises
     ExportRefused, with nothing copied, for what can be refused up front; a video whose bytes
     changed since its download is a `.failures` item. No network."""
+    from kling_batch.delivery.export import export as export_videos
+
     loaded = _manifest(manifest)
     layout = OutputLayout.for_manifest(Path(output), loaded.name)
     return export_videos(
@@ -340,12 +367,6 @@ def export(
 
 
 # -- pieces -----------------------------------------------------------------------------------
-
-
-async def _audit(
-    manifest: Manifest, connection: Connection, output: Path, prices: PriceTable, adopt: bool
-) -> tuple[UnclaimedTask, ...]:
-    return await audit_output(manifest, connection, output, prices=prices, adopt=adopt)
 
 
 def _writable(folder: Path) -> None:

@@ -57,6 +57,10 @@ class ModelSpec:
     # table's. prices.py reads them.
     prices: Mapping[str, Any] | None = field(default=None, compare=False)
 
+    def renders_audio(self, audio: bool | None) -> bool:
+        """Whether its render has sound: as `audio` asks, or always on such a model."""
+        return bool(audio) or self.audio_always
+
     @property
     def label(self) -> str:
         """How messages name the model: its alias, else its full name."""
@@ -133,7 +137,7 @@ def current() -> ModelTable:
 def renders_audio(model: str, audio: bool | None) -> bool:
     """Whether a render of `model` has sound: as `audio` asks, or always on such a model."""
     spec = current().find(model)
-    return bool(audio) or (spec is not None and spec.audio_always)
+    return spec.renders_audio(audio) if spec is not None else bool(audio)
 
 
 @cache

@@ -77,7 +77,7 @@ class PriceTable:
         table = self
         spec = models.current().find(model) if model is not None else None
         if spec is not None:
-            audio = models.renders_audio(spec.name, audio)
+            audio = spec.renders_audio(audio)
             table = self._own_table(spec)
         try:
             rate = table.per_second[(mode, audio)]

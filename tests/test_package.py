@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 from click.testing import CliRunner
 
 import kling_batch
+import kling_batch.api
 from kling_batch.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "manifests"
 
 
 def test_every_exported_name_resolves() -> None:
@@ -49,15 +54,37 @@ def test_every_command_loads_and_has_help() -> None:
         assert "Usage:" in result.output
 
 
-def test_validate_does_not_load_the_http_client() -> None:
+# What a command that sends nothing must not load: the HTTP stack, and what sends or renders.
+_SENDING_MODULES = ("httpx", "anyio", "kling_batch.api.client", "kling_batch.runner.run")
+
+
+def _loaded_by(*args: str) -> list[str]:
+    """The modules of _SENDING_MODULES that `kling-batch ARGS` loaded, in a fresh process."""
     code = (
         "import sys\n"
         "from kling_batch.cli import main\n"
         "try:\n"
-        "    main(['schema'], standalone_mode=False)\n"
+        f"    main({list(args)!r}, standalone_mode=False)\n"
         "finally:\n"
-        "    lean = 'kling_batch.api.client' not in sys.modules\n"
-        "    print('LEAN' if lean else 'LOADED', file=sys.stderr)\n"
+        f"    print([m for m in {_SENDING_MODULES!r} if m in sys.modules], file=sys.stderr)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.stderr.strip().endswith("LEAN"), result.stderr
+    assert result.returncode == 0, result.stderr
+    return list(ast.literal_eval(result.stderr.strip().splitlines()[-1]))
+
+
+def test_schema_and_validate_do_not_load_the_http_client() -> None:
+    assert _loaded_by("schema") == []
+    assert _loaded_by("validate", str(EXAMPLES / "launch.yaml")) == []
+
+
+def test_status_does_not_load_the_http_client(tmp_path: Path) -> None:
+    output = str(tmp_path / "out")
+    assert _loaded_by("status", str(EXAMPLES / "launch.yaml"), "--output", output) == []
+    assert _loaded_by("status", str(EXAMPLES / "launch.yaml"), "--output", output, "--json") == []
+
+
+def test_the_api_names_resolve_one_by_one() -> None:
+    # kling_batch.api imports each name on first use: every one it lists must be there.
+    for name in kling_batch.api.__all__:
+        assert getattr(kling_batch.api, name) is not None, name

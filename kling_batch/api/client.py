@@ -27,6 +27,7 @@ import httpx
 
 from kling_batch._version import __version__
 from kling_batch.api import decode
+from kling_batch.api import transport as edge
 from kling_batch.api.decode import MalformedAnswer
 from kling_batch.api.errors import (
     AmbiguousSubmission,
@@ -41,7 +42,7 @@ from kling_batch.api.errors import (
 from kling_batch.api.listing import LIST_MAX_PAGES, ListSpan, list_params
 from kling_batch.api.pacing import Pacing, RequestKind
 from kling_batch.api.retry import RetryDecision, RetryNotice, RetryPolicy
-from kling_batch.api.security import ApiKey, BearerAuth, require_secure_url
+from kling_batch.api.security import ApiKey, require_secure_url
 from kling_batch.api.transport import TransportErrors, carries_oss_url, http_client, path_segment
 from kling_batch.api.types import Task, TaskListItem, TaskStatus, Upload
 from kling_batch.api.uploads import (
@@ -88,7 +89,7 @@ class DashScopeClient:
     ) -> None:
         self.base_url = require_secure_url(base_url).rstrip("/")
         self._key = key
-        self._auth = BearerAuth(key)
+        self._auth = edge.BearerAuth(key)
         self.pacing = pacing if pacing is not None else Pacing()
         self.retry = retry if retry is not None else RetryPolicy()
         self.upload_cache: UploadCache = (

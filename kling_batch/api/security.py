@@ -12,12 +12,13 @@ import hashlib
 import ipaddress
 import os
 import string
-from collections.abc import Generator, Mapping
-from typing import Final
-
-import httpx
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Final
 
 from kling_batch.api.errors import InsecureUrlError, MissingApiKey
+
+if TYPE_CHECKING:
+    import httpx
 
 API_KEY_ENV: Final = "DASHSCOPE_API_KEY"
 
@@ -91,6 +92,8 @@ def is_loopback_host(host: str) -> bool:
 
 def require_secure_url(url: str | httpx.URL) -> str:
     """`url` as a string if it is https, or http to a loopback host; `InsecureUrlError` if not."""
+    import httpx  # here: only what sends needs the HTTP client, and a key or a host does not
+
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
@@ -105,17 +108,3 @@ def require_secure_url(url: str | httpx.URL) -> str:
         f"refusing {shown}: use https, or plain http only to a loopback address "
         "(127.0.0.1, ::1, localhost)"
     )
-
-
-class BearerAuth(httpx.Auth):
-    """Adds the key to one request at send time, so no shared header set ever holds it."""
-
-    def __init__(self, key: ApiKey) -> None:
-        self._key = key
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = "Bearer " + self._key.reveal()
-        yield request
-
-    def __repr__(self) -> str:
-        return "BearerAuth(***)"

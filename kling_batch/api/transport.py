@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import ssl
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
@@ -13,6 +13,7 @@ from urllib.parse import quote
 import httpx
 
 from kling_batch.api.errors import TransientError
+from kling_batch.api.security import ApiKey
 
 
 class TransportErrors:
@@ -117,3 +118,17 @@ class _CookielessClient(httpx.AsyncClient):
     @cookies.setter
     def cookies(self, cookies: Any) -> None:
         raise TypeError("this client keeps no cookies")
+
+
+class BearerAuth(httpx.Auth):
+    """Adds the key to one request at send time, so no shared header set ever holds it."""
+
+    def __init__(self, key: ApiKey) -> None:
+        self._key = key
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = "Bearer " + self._key.reveal()
+        yield request
+
+    def __repr__(self) -> str:
+        return "BearerAuth(***)"

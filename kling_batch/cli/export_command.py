@@ -83,7 +83,7 @@ def export_command(
     loaded = load_or_exit(manifest)
     prices = load_prices(prices_file)
     try:
-        with calling_library():
+        with calling_library(sends=False):
             result = kling_batch.export(
                 loaded,
                 to=destination,

@@ -4,6 +4,7 @@ text: the README's options table repeats these texts (tests/cli/test_help_and_re
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import click
@@ -68,8 +69,12 @@ simulate_option = click.option(
 def load_or_exit(path: Path) -> Manifest:
     """The manifest, or exit 2 with every problem on stderr."""
     try:
-        return load(path)
+        manifest = load(path)
     except ManifestInvalid as invalid:
         for diagnostic in invalid.diagnostics:
             click.echo(str(diagnostic), err=True)
         raise InvalidInput(f"{path}: the manifest is invalid; nothing was sent") from None
+    # A command is one process: what loading allocated lives until it exits. Frozen, those
+    # objects (hundreds of thousands for 10,000 entries) are left out of every later collection.
+    gc.freeze()
+    return manifest

@@ -54,7 +54,7 @@ def pick_command(
     )
     loaded = load_or_exit(manifest)
     try:
-        with calling_library():
+        with calling_library(sends=False):
             change = kling_batch.pick(loaded, entry_id, output=output_root, clear=clear_group)
     except (PickRefused, PicksInvalid) as refused:
         raise InvalidInput(str(refused)) from None

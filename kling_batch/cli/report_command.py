@@ -36,6 +36,6 @@ def report(manifest: Path, output_root: Path, prices_file: Path | None, as_json:
     )
     loaded = load_or_exit(manifest)
     prices = load_prices(prices_file)
-    with calling_library():
+    with calling_library(sends=False):
         page = kling_batch.write_report(loaded, output=output_root, prices=prices)
     output.emit(page)

@@ -3,12 +3,12 @@ Manifest."""
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from kling_batch.collector import collector_paused
 from kling_batch.manifest import rules
 from kling_batch.manifest.diagnostics import Diagnostic, Severity
 from kling_batch.manifest.expand import Made, expand
@@ -56,15 +56,8 @@ def analyze(
     With `stream` (standard input), the manifest is read from it, and `path` only names it:
     diagnostics show it, and relative paths resolve against its folder.
     """
-    # A large manifest allocates hundreds of thousands of nodes that all live until the end;
-    # the cyclic collector would scan them again and again for nothing (a third of the time).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():  # a large manifest's nodes all live until the end
         return _analyze(path, files if files is not None else MediaInspector(), stream)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _analyze(path: Path, files: MediaInspector, stream: BinaryIO | None) -> Analysis:

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING
 from kling_batch.manifest import capabilities
 from kling_batch.manifest.damage import INTACT, STORYBOARD_ONLY, SchemaDamage
 from kling_batch.manifest.model import (
-    MODEL_ALIASES,
     STANDARD_MODEL,
     Entry,
     EntryKind,
@@ -47,6 +46,7 @@ from kling_batch.manifest.nodes import (
     SequenceNode,
     field_label,
 )
+from kling_batch.models import current
 
 if TYPE_CHECKING:
     from kling_batch.manifest.expansion_context import Made
@@ -173,6 +173,7 @@ class _Builder:
         self._defaults = defaults
         self._folder = folder
         self._paths: dict[str, Path] = {}  # many entries share a few files: resolve each once
+        self._aliases = current().aliases  # the table in force, asked once, not once per entry
 
     def entry(
         self,
@@ -224,7 +225,7 @@ class _Builder:
         entry = Entry(
             id=_text(node.get("id")) or label,
             kind=kind,
-            model=MODEL_ALIASES.get(model, model),
+            model=self._aliases.get(model, model),
             prompt=_text(fields.get("prompt")),
             negative_prompt=_text(fields.get("negative_prompt")),
             media=media,
