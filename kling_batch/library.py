@@ -9,8 +9,7 @@ ConfigurationError (no key, a plain-http URL that is not loopback), WorldMismatc
 made on another service or account), UnusableOutput (an output folder that cannot be written),
 StateLocked (another run holds the output), AccountError (a bad key, arrears); `pick` and
 `export` raise PickRefused, PicksInvalid and ExportRefused. Nothing is sent before the checks
-that can refuse a command have passed.
-"""
+that can refuse a command have passed."""
 
 from __future__ import annotations
 
