@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import click
+import pytest
 from click.testing import CliRunner
 
 import kling_batch
@@ -78,10 +79,11 @@ def test_schema_and_validate_do_not_load_the_http_client() -> None:
     assert _loaded_by("validate", str(EXAMPLES / "launch.yaml")) == []
 
 
-def test_status_does_not_load_the_http_client(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["status", "plan"])
+def test_status_and_plan_do_not_load_the_http_client(tmp_path: Path, command: str) -> None:
     output = str(tmp_path / "out")
-    assert _loaded_by("status", str(EXAMPLES / "launch.yaml"), "--output", output) == []
-    assert _loaded_by("status", str(EXAMPLES / "launch.yaml"), "--output", output, "--json") == []
+    assert _loaded_by(command, str(EXAMPLES / "launch.yaml"), "--output", output) == []
+    assert _loaded_by(command, str(EXAMPLES / "launch.yaml"), "--output", output, "--json") == []
 
 
 def test_the_api_names_resolve_one_by_one() -> None:

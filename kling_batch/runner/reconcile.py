@@ -23,12 +23,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kling_batch.api import DashScopeClient
 from kling_batch.api.types import Task
-from kling_batch.runner.clock import Clock
 from kling_batch.runner.echo import EchoBasis, EchoMode
+
+if TYPE_CHECKING:  # a plan reads this module and sends nothing: neither HTTP nor anyio loaded
+    from kling_batch.api import DashScopeClient
+    from kling_batch.runner.clock import Clock
 
 # Our clock and the service's differ, and a request spends time in flight: a task's gmt_create
 # may lie this far outside the attempt as our clock saw it.
