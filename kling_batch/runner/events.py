@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path, PurePath
@@ -302,19 +304,35 @@ class EventSink(Protocol):
 class EventLog:
     """Appends every event to events.jsonl, then hands it to the display sinks.
 
-    The file stays open for the run and each line is flushed as it is written, so a kill loses
-    at most the line being written."""
+    The file stays open for the run and each line is flushed as it is written (inside
+    `batched`, as the batch ends), so a kill loses at most the lines not yet flushed, and can
+    cut only the last line written."""
 
     def __init__(self, path: Path, sinks: list[EventSink] | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = path.open("a", encoding="utf-8")
         self._sinks = list(sinks or [])
+        self._held = 0  # batches open: the flush waits for the last one's end
 
     def close(self) -> None:
         self._file.close()
 
     def emit(self, event: Event) -> None:
         self._file.write(event.line() + "\n")
-        self._file.flush()
+        if not self._held:
+            self._file.flush()
         for sink in self._sinks:
             sink.emit(event)
+
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """Flush the lines emitted inside once, at the end: for a burst of events with no wait
+        between them (the skips of a resume, a line per entry), where a flush each is a write
+        each. The sinks still get every event as it is emitted."""
+        self._held += 1
+        try:
+            yield
+        finally:
+            self._held -= 1
+            if not self._held:
+                self._file.flush()
