@@ -16,6 +16,7 @@ from kling_batch.hashing import sha256_file
 from kling_batch.runner.records import FileRecord, file_stamp
 from kling_batch.runner.state import STATE_FILE
 
+TASK_FILE = "task.json"  # the latest answer about an entry's task
 SUPERSEDED_DIR = "_superseded"  # entry ids start with a letter or digit, so this never collides
 
 
@@ -52,7 +53,7 @@ class OutputLayout:
         return self.entry_dir(entry_id) / "request.json"
 
     def task_file(self, entry_id: str) -> Path:
-        return self.entry_dir(entry_id) / "task.json"
+        return self.entry_dir(entry_id) / TASK_FILE
 
     def polls_file(self, entry_id: str) -> Path:
         return self.entry_dir(entry_id) / "polls.jsonl"
