@@ -28,7 +28,7 @@ from kling_batch.manifest.model import Entry, Manifest, Media
 from kling_batch.prices import PriceTable
 from kling_batch.report.frames import FrameFailure, Poster, Thumbnail
 from kling_batch.report.pictures import Pictures, href
-from kling_batch.runner.artifacts import TASK_FILE, OutputLayout
+from kling_batch.runner.artifacts import TASK_FILE, OutputLayout, read_bytes
 from kling_batch.runner.events import EventKind
 from kling_batch.runner.records import EntryRecord, EntryState
 from kling_batch.runner.results import (
@@ -288,8 +288,7 @@ def render_seconds(layout: OutputLayout, record: EntryRecord | None) -> float | 
         return None
     try:
         # Through a string path: a report asks it of every done entry.
-        with open(os.path.join(layout.folder, record.entry_id, TASK_FILE), "rb") as task:
-            answer = json.loads(task.read())
+        answer = json.loads(read_bytes(os.path.join(layout.folder, record.entry_id, TASK_FILE)))
     except (OSError, ValueError):
         answer = None
     output = answer.get("output") if isinstance(answer, dict) else None

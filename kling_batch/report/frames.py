@@ -29,7 +29,7 @@ from PIL import Image, UnidentifiedImageError
 from kling_batch.delivery.videos import DoneVideo, done_video
 from kling_batch.hashing import sha256_file
 from kling_batch.manifest.model import Entry, Manifest
-from kling_batch.runner.artifacts import OutputLayout
+from kling_batch.runner.artifacts import OutputLayout, read_bytes
 from kling_batch.runner.state import StateStore
 
 POSTER_FILE = "poster.jpg"
@@ -299,8 +299,7 @@ def _comment(path: Path) -> str | None:
     or None. Read from the header's bytes alone: a report asks it of every done entry's
     poster, and opening each with Pillow cost a 10,000-entry report a second."""
     try:
-        with open(path, "rb") as image:
-            head = image.read(_HEADER_BYTES)
+        head = read_bytes(path, _HEADER_BYTES)
     except OSError:
         return None
     if not head.startswith(b"\xff\xd8"):

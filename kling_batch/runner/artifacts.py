@@ -166,6 +166,30 @@ def open_creating_folder(path: Path, mode: str) -> IO[Any]:
         return path.open(mode, encoding=encoding)
 
 
+def read_bytes(path: str | Path, limit: int | None = None) -> bytes:
+    """A small file's bytes (at most `limit` from its start), read by plain system calls: a
+    report reads two small files per entry, and Python's buffered open costs twice as many
+    calls (a stat and a terminal check besides), twice the time."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        parts: list[bytes] = []
+        left = limit
+        while left is None or left > 0:
+            want = _READ_CHUNK if left is None else min(_READ_CHUNK, left)
+            part = os.read(descriptor, want)
+            parts.append(part)
+            if len(part) < want:  # the end of the file
+                break
+            if left is not None:
+                left -= len(part)
+        return b"".join(parts)
+    finally:
+        os.close(descriptor)
+
+
+_READ_CHUNK = 64 * 1024
+
+
 def read_json_lines(path: Path) -> list[dict[str, Any]]:
     """Every whole line of a JSON-lines file; a torn last line (a crash mid-write) is skipped."""
     if not path.exists():

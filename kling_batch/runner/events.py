@@ -66,13 +66,11 @@ class Event:
         """The kind's own fields as the line writes them (each field's name is its key), in
         field order; unknown ones (None) and false flags are left out."""
         written: dict[str, Any] = {}
-        for spec in fields(self):
-            value = getattr(self, spec.name)
-            if spec.name in ("at", "entry_id") or value is None:
+        for name, only_when_true in _written_fields(type(self)):
+            value = getattr(self, name)
+            if value is None or (value is False and only_when_true):
                 continue
-            if value is False and spec.metadata.get(_ONLY_WHEN_TRUE):
-                continue
-            written[spec.name] = _plain(value)
+            written[name] = _plain(value)
         return written
 
     def as_json(self) -> dict[str, Any]:
@@ -86,6 +84,22 @@ class Event:
     def line(self) -> str:
         """The events.jsonl line (and `run --json` line), without its newline."""
         return json.dumps(self.as_json(), ensure_ascii=False, sort_keys=True)
+
+
+def _written_fields(kind: type[Event]) -> tuple[tuple[str, bool], ...]:
+    """The fields a kind's line writes, each with whether it is a flag written only when true:
+    worked out once per kind (a resume writes a line per entry)."""
+    found = _WRITTEN_FIELDS.get(kind)
+    if found is None:
+        found = _WRITTEN_FIELDS[kind] = tuple(
+            (spec.name, bool(spec.metadata.get(_ONLY_WHEN_TRUE)))
+            for spec in fields(kind)
+            if spec.name not in ("at", "entry_id")
+        )
+    return found
+
+
+_WRITTEN_FIELDS: dict[type[Event], tuple[tuple[str, bool], ...]] = {}
 
 
 def _plain(value: Any) -> Any:

@@ -46,6 +46,7 @@ from kling_batch.runner.options import (
     select_entries,
 )
 from kling_batch.runner.records import EntryRecord, EntryState
+from kling_batch.runner.results import RememberedPrices
 from kling_batch.runner.state import StateStore
 from kling_batch.runner.world import World
 
@@ -88,7 +89,8 @@ async def run_manifest(
     layout = OutputLayout.for_manifest(output_root, manifest.name)
     prices = options.prices or PriceTable.load()
     # Every estimate up front: a price table that lacks one fails here, not mid-run.
-    estimates = {entry.id: prices.estimate(entry).amount for entry in entries}
+    remembered = RememberedPrices(prices)
+    estimates = {entry.id: remembered.estimate(entry).amount for entry in entries}
     limit = spending_limit(manifest, options.max_cost, prices.currency)
     with RunLock(layout.folder):
         store = StateStore(layout.state)
@@ -160,6 +162,8 @@ class _Orchestra:
                 async with anyio.create_task_group() as jobs:
                     with flow.events.batched():  # the skips of a resume, in one write
                         for entry in ordered:
+                            if flow.stopping:
+                                break  # a fatal error while skipping: the rest stays as it is
                             if not flow.skip_settled(entry):
                                 jobs.start_soon(flow.advance_guarded, entry)
                 # Now that every other create of the run has its task, an entry this run left
