@@ -232,7 +232,19 @@ def _search_text(entry: Entry) -> str:
 
 
 def esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    text = value if isinstance(value, str) else str(value)
+    escaped = _ESCAPED.get(text)
+    if escaped is None:
+        escaped = html.escape(text, quote=True)
+        if len(_ESCAPED) < _ESCAPED_KEPT:
+            _ESCAPED[text] = escaped
+    return escaped
+
+
+# Each distinct string escaped once: a card is some 40 strings, most of them (labels, values,
+# states) alike on every card. The first strings seen are kept, and they are the common ones.
+_ESCAPED: dict[str, str] = {}
+_ESCAPED_KEPT = 4096
 
 
 def status_label(status: str) -> str:

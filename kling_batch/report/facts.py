@@ -10,10 +10,13 @@ place that says what a group is), pictures from pictures.py (made before the pag
 from __future__ import annotations
 
 import json
+import os
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +28,16 @@ from kling_batch.manifest.model import Entry, Manifest, Media
 from kling_batch.prices import PriceTable
 from kling_batch.report.frames import FrameFailure, Poster, Thumbnail
 from kling_batch.report.pictures import Pictures, href
-from kling_batch.runner.artifacts import OutputLayout, read_json_lines
+from kling_batch.runner.artifacts import TASK_FILE, OutputLayout, read_bytes
 from kling_batch.runner.events import EventKind
 from kling_batch.runner.records import EntryRecord, EntryState
-from kling_batch.runner.results import PENDING, VIDEO_FILE, EntryResult, entry_result
+from kling_batch.runner.results import (
+    PENDING,
+    VIDEO_FILE,
+    EntryResult,
+    RememberedPrices,
+    entry_result,
+)
 from kling_batch.runner.state import StateStore
 from kling_batch.runner.world import world_note
 
@@ -37,9 +46,10 @@ ARTIFACT_FILES = (
     VIDEO_FILE,
     "video.watermark.mp4",
     "request.json",
-    "task.json",
+    TASK_FILE,
     "polls.jsonl",
 )
+_LINKED = frozenset(ARTIFACT_FILES)
 # The commands' default --output (cli/options.py): the cards' commands name any other.
 _DEFAULT_OUTPUT = Path("output")
 # Filter order in the report: what needs attention first after the good news.
@@ -123,7 +133,7 @@ class ReportFacts:
     # `--output` for the commands the cards show, when the output is not the default one.
     output_root: Path | None = None
 
-    @property
+    @cached_property  # asked by the totals, the filters and the cards
     def groups(self) -> dict[str, tuple[EntryOutcome, ...]]:
         """The cards by group, groups in the order their first entry appears."""
         found: dict[str, list[EntryOutcome]] = {}
@@ -171,8 +181,9 @@ def gather(
         picks = read_picks(picks_path(manifest))
     except PicksInvalid as invalid:
         picks, picks_problem = {}, str(invalid)
+    remembered = RememberedPrices(prices)
     outcomes = tuple(
-        _outcome(layout, entry, store.get(entry.id), prices, pictures, picks)
+        _outcome(layout, entry, store.get(entry.id), remembered, pictures, picks)
         for entry in manifest.entries
     )
     world = store.world()
@@ -200,17 +211,12 @@ def _outcome(
     layout: OutputLayout,
     entry: Entry,
     record: EntryRecord | None,
-    prices: PriceTable,
+    prices: RememberedPrices,
     pictures: Pictures,
     picks: dict[str, str],
 ) -> EntryOutcome:
     result = entry_result(entry, record, prices)
-    folder = layout.entry_dir(entry.id)
-    artifacts = tuple(
-        Artifact(name, f"{entry.id}/{name}", (folder / name).stat().st_size)
-        for name in ARTIFACT_FILES
-        if (folder / name).is_file()
-    )
+    artifacts = _artifacts(layout, entry.id)
     # Only a download the runner verified gets a player; a file left by an interrupted
     # download never has its final name, but one deleted or damaged by hand might be stale.
     video = None
@@ -240,6 +246,27 @@ def _outcome(
     )
 
 
+def _artifacts(layout: OutputLayout, entry_id: str) -> tuple[Artifact, ...]:
+    """The files of the entry's folder worth a link, in ARTIFACT_FILES order: one listing of
+    the folder, and a stat of each file found (a report of 10,000 cards asks it of each)."""
+    try:
+        with os.scandir(os.path.join(layout.folder, entry_id)) as listing:
+            found = {item.name: item for item in listing if item.name in _LINKED}
+    except OSError:
+        return ()  # no folder: nothing written for the entry yet
+    artifacts = []
+    for name in ARTIFACT_FILES:
+        item = found.get(name)
+        if item is None:
+            continue
+        try:
+            if item.is_file():  # following a link, as the page's link would
+                artifacts.append(Artifact(name, f"{entry_id}/{name}", item.stat().st_size))
+        except OSError:
+            continue  # gone since the listing
+    return tuple(artifacts)
+
+
 def _local_images(entry: Entry) -> tuple[Media, ...]:
     # In the order input_thumbnails makes them.
     return tuple(m for m in entry.local_media if not m.type.is_video and m.path is not None)
@@ -260,7 +287,8 @@ def render_seconds(layout: OutputLayout, record: EntryRecord | None) -> float | 
     if record is None or record.state not in (EntryState.DONE, EntryState.SUCCEEDED):
         return None
     try:
-        answer = json.loads(layout.task_file(record.entry_id).read_text(encoding="utf-8"))
+        # Through a string path: a report asks it of every done entry.
+        answer = json.loads(read_bytes(os.path.join(layout.folder, record.entry_id, TASK_FILE)))
     except (OSError, ValueError):
         answer = None
     output = answer.get("output") if isinstance(answer, dict) else None
@@ -277,29 +305,47 @@ def render_seconds(layout: OutputLayout, record: EntryRecord | None) -> float | 
 
 def run_timing(events_path: Path) -> RunTiming:
     """Wall time summed over every run in the log; a run cut short (kill -9) counts up to its
-    last event."""
-    events = read_json_lines(events_path)
+    last event.
+
+    Only the lines that can be a run's start or end or a retry are parsed (the log of a large
+    batch holds several lines per entry and run); a run cut short looks back for its last
+    timestamp. A torn or foreign line counts for nothing, as ever."""
+    try:
+        lines = events_path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return RunTiming()
     runs = 0
     wall = 0.0
     retries = throttled = 0
     started: float | None = None
     last_seen: float | None = None
+    seen_at = -1  # the line last_seen is from: what lies after it is looked at when needed
 
-    def close_run() -> None:
-        nonlocal wall
-        if started is not None and last_seen is not None:
-            wall += max(0.0, last_seen - started)
+    def last_before(index: int) -> float | None:
+        """The timestamp of the last event before line `index` of the run in progress."""
+        for number in range(index - 1, seen_at, -1):
+            at = _float(_event(lines[number]).get("ts"))
+            if at is not None:
+                return at
+        return last_seen
 
-    for event in events:
+    for index, line in enumerate(lines):
+        if _TIMED.search(line) is None:
+            continue  # its timestamp only: read from here when a run turns out cut short
+        event = _event(line)
         kind = event.get("event")
+        if kind not in _TIMED_KINDS:
+            continue
         at = _float(event.get("ts"))
         if kind == EventKind.RUN_STARTED:
-            close_run()
+            if started is not None:
+                wall += max(0.0, (last_before(index) or started) - started)
             runs += 1
             started = last_seen = at
+            seen_at = index
             continue
         if at is not None:
-            last_seen = at
+            last_seen, seen_at = at, index
         if kind == EventKind.RETRY:
             retries += 1
             code = event.get("code")
@@ -309,8 +355,23 @@ def run_timing(events_path: Path) -> RunTiming:
             elapsed = _float(event.get("elapsed"))
             wall += elapsed if elapsed is not None else max(0.0, (at or started) - started)
             started = last_seen = None
-    close_run()
+    if started is not None:
+        wall += max(0.0, (last_before(len(lines)) or started) - started)
     return RunTiming(runs, wall if runs else None, retries, throttled)
+
+
+# The kinds the timing reads, and how each shows in its line (JSON escapes a quote in a value,
+# so a value never shows its kind's name between bare quotes unless it is that very name).
+_TIMED_KINDS = (EventKind.RUN_STARTED, EventKind.RUN_FINISHED, EventKind.RETRY)
+_TIMED = re.compile("|".join(f'"{kind}"' for kind in _TIMED_KINDS))
+
+
+def _event(line: str) -> dict[str, Any]:
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError:
+        return {}  # torn by a crash mid-write
+    return value if isinstance(value, dict) else {}
 
 
 def _float(value: Any) -> float | None:

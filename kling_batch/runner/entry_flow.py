@@ -1,10 +1,10 @@
 """One run's entries, each from where the state store says it stands to a verified video.
 
-Per entry, in one anyio task: decide what to do (runner/decide.py), send the create with its
-intent on disk first, settle a lost answer against the task list (runner/reconcile.py), poll and
-download (runner/steps.py). Every step persists its change through a transition
-(runner/transitions.py) before the next one starts, so a run stopped at any point is picked up
-by the next one without paying twice:
+Per entry with work to do, in one anyio task (one that has none is skipped without one):
+decide what to do (runner/decide.py), send the create with its intent on disk first, settle a
+lost answer against the task list (runner/reconcile.py), poll and download (runner/steps.py).
+Every step persists its change through a transition (runner/transitions.py) before the next one
+starts, so a run stopped at any point is picked up by the next one without paying twice:
 
     new -> submitting -> in_flight -> succeeded -> done
                  \\-> (answer lost) settle with the task list: adopt, send again, or unknown
@@ -20,7 +20,6 @@ from pathlib import Path
 import anyio
 
 from kling_batch.api import (
-    AccountError,
     AmbiguousSubmission,
     ApiError,
     DashScopeClient,
@@ -37,19 +36,18 @@ from kling_batch.runner.budget import Budget
 from kling_batch.runner.changes import fingerprint_body
 from kling_batch.runner.clock import Clock
 from kling_batch.runner.decide import Action, decide
-from kling_batch.runner.downloads import DownloadError
 from kling_batch.runner.echo import EchoBasis, EchoMode
 from kling_batch.runner.events import (
     EntryChanged,
     EntryFailed,
     EntrySkipped,
     EventLog,
-    Fatal,
     Submit,
     SubmitAmbiguous,
     Submitted,
     Upload,
 )
+from kling_batch.runner.guard import guarded
 from kling_batch.runner.lookalikes import LookalikeGate
 from kling_batch.runner.moves import MoveStanding, carry_move
 from kling_batch.runner.options import RunOptions
@@ -70,6 +68,8 @@ _MAX_SENDS_PER_RUN = 3
 _SIMULATOR_RESTARTED = (
     "the in-process simulator started afresh and forgot its task: rendering again"
 )
+# What leaves an entry as it stands, with an `entry_skipped` line.
+_LEFT_ALONE = frozenset({Action.SKIP, Action.LEAVE_FAILED, Action.LEAVE_UNKNOWN})
 # Why an entry starts over, when it is not that its content changed: (reason, message).
 _STARTS_OVER_BECAUSE = {
     Action.RESTART: ("simulator_restarted", _SIMULATOR_RESTARTED),
@@ -79,8 +79,8 @@ _STARTS_OVER_BECAUSE = {
 
 @dataclass
 class EntryFlow:
-    """Moves entries, one anyio task each, from where the state store says they stand to a
-    verified video, or to a state that says why not; one per run."""
+    """Moves entries (each with work to do in an anyio task of its own) from where the state
+    store says they stand to a verified video, or to a state that says why not; one per run."""
 
     manifest: Manifest
     client: DashScopeClient
@@ -124,29 +124,36 @@ class EntryFlow:
             shield.deadline = min(shield.deadline, deadline)
         self.scope.cancel()
 
+    def skip_settled(self, entry: Entry) -> bool:
+        """Skip an entry that needs no work (done with its very files, failed or unknown without
+        the flag that sends it again) without an anyio task of its own; whether it was. A task
+        each cost a resume of 10,000 done entries a quarter of its time."""
+        with guarded(self, entry.id):
+            record = self.store.get(entry.id)
+            if record is None:
+                return False  # new, or renamed under `moved:` (carried on its task)
+            done = record.state is EntryState.DONE
+            if done and not self.layout.files_unchanged(entry.id, record.files):
+                return False  # hashed on a worker thread, from the entry's task
+            if self._action(entry, record, files_intact=done) not in _LEFT_ALONE:
+                return False
+            self.events.emit(EntrySkipped(entry.id, state=record.state, code=record.error_code))
+        return True
+
     async def advance_guarded(self, entry: Entry) -> None:
-        try:
+        with guarded(self, entry.id):
             await self._advance(entry)
-        except AccountError as error:
-            self.fatal = str(error)
-            self.events.emit(Fatal(entry.id, code=error.code, message=error.message))
-            self.stop()
-        except (TransientError, ThrottledError, RequestRejected, DownloadError) as error:
-            # The service stayed out of reach (or refused a query) for this entry through the
-            # bounded retries. What is known is in the state store; the next run goes on from
-            # there.
-            self.events.emit(
-                EntryFailed(
-                    entry.id,
-                    code=getattr(error, "code", None) or type(error).__name__,
-                    message=str(error),
-                    resumable=True,
-                )
-            )
-        except Exception as error:  # a bug or the machine (disk full): stop, keep what is known
-            self.fatal = f"{type(error).__name__}: {error}"
-            self.events.emit(Fatal(entry.id, code=type(error).__name__, message=str(error)))
-            self.stop()
+
+    def _action(self, entry: Entry, record: EntryRecord | None, *, files_intact: bool) -> Action:
+        return decide(
+            record,
+            fingerprint(entry),
+            files_intact=files_intact,
+            retry_failed=self.options.retry_failed,
+            resubmit_unknown=self.options.resubmit_unknown,
+            replace=self.options.replaces(entry.id),
+            tasks_outlive_run=not self.world.in_process,
+        )
 
     async def _advance(self, entry: Entry) -> None:
         """Move one entry on from wherever the state store says it stands."""
@@ -158,16 +165,8 @@ class EntryFlow:
             and record.state is EntryState.DONE
             and await self._files_intact(record)
         )
-        action = decide(
-            record,
-            fingerprint(entry),
-            files_intact=intact,
-            retry_failed=self.options.retry_failed,
-            resubmit_unknown=self.options.resubmit_unknown,
-            replace=self.options.replaces(entry.id),
-            tasks_outlive_run=not self.world.in_process,
-        )
-        if action in (Action.SKIP, Action.LEAVE_FAILED, Action.LEAVE_UNKNOWN):
+        action = self._action(entry, record, files_intact=intact)
+        if action in _LEFT_ALONE:
             assert record is not None
             self.events.emit(EntrySkipped(entry.id, state=record.state, code=record.error_code))
             return

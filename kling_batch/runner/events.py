@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path, PurePath
@@ -64,13 +66,11 @@ class Event:
         """The kind's own fields as the line writes them (each field's name is its key), in
         field order; unknown ones (None) and false flags are left out."""
         written: dict[str, Any] = {}
-        for spec in fields(self):
-            value = getattr(self, spec.name)
-            if spec.name in ("at", "entry_id") or value is None:
+        for name, only_when_true in _written_fields(type(self)):
+            value = getattr(self, name)
+            if value is None or (value is False and only_when_true):
                 continue
-            if value is False and spec.metadata.get(_ONLY_WHEN_TRUE):
-                continue
-            written[spec.name] = _plain(value)
+            written[name] = _plain(value)
         return written
 
     def as_json(self) -> dict[str, Any]:
@@ -84,6 +84,22 @@ class Event:
     def line(self) -> str:
         """The events.jsonl line (and `run --json` line), without its newline."""
         return json.dumps(self.as_json(), ensure_ascii=False, sort_keys=True)
+
+
+def _written_fields(kind: type[Event]) -> tuple[tuple[str, bool], ...]:
+    """The fields a kind's line writes, each with whether it is a flag written only when true:
+    worked out once per kind (a resume writes a line per entry)."""
+    found = _WRITTEN_FIELDS.get(kind)
+    if found is None:
+        found = _WRITTEN_FIELDS[kind] = tuple(
+            (spec.name, bool(spec.metadata.get(_ONLY_WHEN_TRUE)))
+            for spec in fields(kind)
+            if spec.name not in ("at", "entry_id")
+        )
+    return found
+
+
+_WRITTEN_FIELDS: dict[type[Event], tuple[tuple[str, bool], ...]] = {}
 
 
 def _plain(value: Any) -> Any:
@@ -302,19 +318,35 @@ class EventSink(Protocol):
 class EventLog:
     """Appends every event to events.jsonl, then hands it to the display sinks.
 
-    The file stays open for the run and each line is flushed as it is written, so a kill loses
-    at most the line being written."""
+    The file stays open for the run and each line is flushed as it is written (inside
+    `batched`, as the batch ends), so a kill loses at most the lines not yet flushed, and can
+    cut only the last line written."""
 
     def __init__(self, path: Path, sinks: list[EventSink] | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = path.open("a", encoding="utf-8")
         self._sinks = list(sinks or [])
+        self._held = 0  # batches open: the flush waits for the last one's end
 
     def close(self) -> None:
         self._file.close()
 
     def emit(self, event: Event) -> None:
         self._file.write(event.line() + "\n")
-        self._file.flush()
+        if not self._held:
+            self._file.flush()
         for sink in self._sinks:
             sink.emit(event)
+
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """Flush the lines emitted inside once, at the end: for a burst of events with no wait
+        between them (the skips of a resume, a line per entry), where a flush each is a write
+        each. The sinks still get every event as it is emitted."""
+        self._held += 1
+        try:
+            yield
+        finally:
+            self._held -= 1
+            if not self._held:
+                self._file.flush()

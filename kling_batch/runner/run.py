@@ -2,9 +2,10 @@
 
 `run_manifest` takes the output's lock, opens its state store, checks that the output belongs to
 the connection's service and account (runner/world.py), and hands every selected entry to the
-run's `EntryFlow` (runner/entry_flow.py), one anyio task each, inside one task group. A
-`CapacityLimiter` bounds the tasks in flight (`--concurrency`); the client paces submits and polls
-for the whole process. Ctrl-C and SIGTERM stop new work and let creates on the wire answer.
+run's `EntryFlow` (runner/entry_flow.py): one that needs no work is skipped at once, any other
+gets an anyio task, inside one task group. A `CapacityLimiter` bounds the tasks in flight
+(`--concurrency`); the client paces submits and polls for the whole process. Ctrl-C and SIGTERM
+stop new work and let creates on the wire answer.
 
 What is written after a run (results.jsonl, report.html) and what is checked before it (the
 budget's plan) belong to the callers (kling_batch/batch.py, the CLI): they pass them in as
@@ -45,6 +46,7 @@ from kling_batch.runner.options import (
     select_entries,
 )
 from kling_batch.runner.records import EntryRecord, EntryState
+from kling_batch.runner.results import RememberedPrices
 from kling_batch.runner.state import StateStore
 from kling_batch.runner.world import World
 
@@ -87,7 +89,8 @@ async def run_manifest(
     layout = OutputLayout.for_manifest(output_root, manifest.name)
     prices = options.prices or PriceTable.load()
     # Every estimate up front: a price table that lacks one fails here, not mid-run.
-    estimates = {entry.id: prices.estimate(entry).amount for entry in entries}
+    remembered = RememberedPrices(prices)
+    estimates = {entry.id: remembered.estimate(entry).amount for entry in entries}
     limit = spending_limit(manifest, options.max_cost, prices.currency)
     with RunLock(layout.folder):
         store = StateStore(layout.state)
@@ -157,8 +160,12 @@ class _Orchestra:
                 group.start_soon(self._watch_signals)
             with flow.scope:
                 async with anyio.create_task_group() as jobs:
-                    for entry in ordered:
-                        jobs.start_soon(flow.advance_guarded, entry)
+                    with flow.events.batched():  # the skips of a resume, in one write
+                        for entry in ordered:
+                            if flow.stopping:
+                                break  # a fatal error while skipping: the rest stays as it is
+                            if not flow.skip_settled(entry):
+                                jobs.start_soon(flow.advance_guarded, entry)
                 # Now that every other create of the run has its task, an entry this run left
                 # unsettled may be plain to see: look once more.
                 unsettled = [entry for entry in self.entries if flow.left_unsettled(entry)]
