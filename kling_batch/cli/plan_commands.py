@@ -26,6 +26,7 @@ from kling_batch.cli.options import (
     retry_failed_option,
     simulate_option,
 )
+from kling_batch.collector import collector_paused
 from kling_batch.plan import Plan, PlannedEntry
 from kling_batch.runner.budget import money
 from kling_batch.runner.world import world_note
@@ -84,8 +85,8 @@ def plan(
     output: Formatter[Plan] = JsonDocument(Plan.to_json) if as_json else Text(render_plan)
     loaded = load_or_exit(manifest)
     prices = load_prices(prices_file)
-    with calling_library(sends=refresh):
-        if refresh:
+    if refresh:
+        with calling_library(sends=True):
             _tell_refreshed(
                 kling_batch.refresh(
                     loaded,
@@ -96,18 +97,22 @@ def plan(
                     base_url=base_url,
                 )
             )
-        result = kling_batch.plan_run(
-            loaded,
-            output=output_root,
-            only=only,
-            replace=replace,
-            retry_failed=retry_failed,
-            resubmit_unknown=resubmit_unknown,
-            max_cost=max_cost,
-            prices=prices,
-            simulate=simulate,
-        )
-    output.emit(result)
+    # The plan and its printed lines all live until the process ends: no collection (0.1-0.2 s
+    # of scanning them for 10,000 entries) until it does.
+    with collector_paused():
+        with calling_library(sends=False):
+            result = kling_batch.plan_run(
+                loaded,
+                output=output_root,
+                only=only,
+                replace=replace,
+                retry_failed=retry_failed,
+                resubmit_unknown=resubmit_unknown,
+                max_cost=max_cost,
+                prices=prices,
+                simulate=simulate,
+            )
+        output.emit(result)
 
 
 # -- pieces -----------------------------------------------------------------------------------
