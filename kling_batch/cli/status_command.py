@@ -3,6 +3,7 @@ it loads neither the HTTP client nor the runner."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import kling_batch
@@ -48,12 +49,13 @@ def status(
     )
     loaded = load_or_exit(manifest)
     prices = load_prices(prices_file)
-    # The status and its printed lines all live until the process ends: no collection until
-    # it does.
+    # The status and its printed lines all live until the process ends: no collection scans
+    # them, not even the one that resuming the collector would start.
     with collector_paused():
         with calling_library(sends=False):
             result = kling_batch.status(loaded, output=output_root, only=only, prices=prices)
         output.emit(result)
+        gc.freeze()
 
 
 def render_status(status: Status) -> list[str]:
