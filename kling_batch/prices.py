@@ -9,7 +9,7 @@ A model whose prices differ (the turbo model) carries its own in the models tabl
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,11 @@ class PriceTable:
     source: str
     as_of: str
     per_second: dict[tuple[str, bool], Decimal]  # (mode, audio) -> price of one second
+    # What `price` answered, by the models table in force (its id, kept alive beside it) and
+    # the question: 10,000 entries ask it twice each, and share a handful of answers.
+    _answers: dict[int, tuple[models.ModelTable, dict[tuple[Any, ...], Estimate]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def load(cls, path: Path | None = None) -> PriceTable:
@@ -74,8 +79,21 @@ class PriceTable:
     def price(self, *, mode: str, audio: bool, seconds: int, model: str | None = None) -> Estimate:
         """`seconds` at `mode` and `audio`; at `model`'s own prices when it has some, and with
         sound when it always renders sound."""
+        in_force = models.current()
+        kept = self._answers.get(id(in_force))
+        if kept is None or kept[0] is not in_force:
+            kept = self._answers[id(in_force)] = (in_force, {})
+        question = (mode, audio, seconds, type(seconds), model)  # 5.0 is not 5: it raises
+        answer = kept[1].get(question)
+        if answer is None:
+            answer = kept[1][question] = self._price(in_force, mode, audio, seconds, model)
+        return answer
+
+    def _price(
+        self, in_force: models.ModelTable, mode: str, audio: bool, seconds: int, model: str | None
+    ) -> Estimate:
         table = self
-        spec = models.current().find(model) if model is not None else None
+        spec = in_force.find(model) if model is not None else None
         if spec is not None:
             audio = spec.renders_audio(audio)
             table = self._own_table(spec)

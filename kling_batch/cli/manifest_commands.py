@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import click
 
 from kling_batch.cli.exit_codes import ExitCode, command
 from kling_batch.cli.formats import Formatter, JsonDocument, Text, json_option
+from kling_batch.collector import collector_paused
 from kling_batch.manifest import Analysis, MediaInspector, analyze, schema_text
 from kling_batch.manifest.diagnostics import count
 
@@ -47,8 +49,12 @@ def validate(manifests: tuple[Path, ...], as_json: bool, output_format: str | No
         else Text(_problem_lines, notes=_summaries)
     )
     files = MediaInspector()  # shared: manifests of one campaign often use the same files
-    analyses = [analyze_argument(path, files) for path in manifests]
-    output.emit(analyses)
+    # What the analyses build lives until the process ends: frozen before the collector
+    # resumes, none of it is scanned (0.05-0.1 s for 10,000 entries).
+    with collector_paused():
+        analyses = [analyze_argument(path, files) for path in manifests]
+        output.emit(analyses)
+        gc.freeze()
     invalid = any(not analysis.ok for analysis in analyses)
     raise SystemExit(ExitCode.INVALID if invalid else ExitCode.OK)
 

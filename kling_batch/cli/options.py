@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from kling_batch.cli.errors import InvalidInput
+from kling_batch.collector import collector_paused
 from kling_batch.manifest import ManifestInvalid, load
 from kling_batch.manifest.model import Manifest
 
@@ -68,13 +69,15 @@ simulate_option = click.option(
 
 def load_or_exit(path: Path) -> Manifest:
     """The manifest, or exit 2 with every problem on stderr."""
-    try:
-        manifest = load(path)
-    except ManifestInvalid as invalid:
-        for diagnostic in invalid.diagnostics:
-            click.echo(str(diagnostic), err=True)
-        raise InvalidInput(f"{path}: the manifest is invalid; nothing was sent") from None
     # A command is one process: what loading allocated lives until it exits. Frozen, those
-    # objects (hundreds of thousands for 10,000 entries) are left out of every later collection.
-    gc.freeze()
+    # objects (hundreds of thousands for 10,000 entries) are left out of every later collection;
+    # frozen before the collector resumes, they are not scanned even once (0.05 s).
+    with collector_paused():
+        try:
+            manifest = load(path)
+        except ManifestInvalid as invalid:
+            for diagnostic in invalid.diagnostics:
+                click.echo(str(diagnostic), err=True)
+            raise InvalidInput(f"{path}: the manifest is invalid; nothing was sent") from None
+        gc.freeze()
     return manifest

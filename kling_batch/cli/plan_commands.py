@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +27,7 @@ from kling_batch.cli.options import (
     retry_failed_option,
     simulate_option,
 )
+from kling_batch.collector import collector_paused
 from kling_batch.plan import Plan, PlannedEntry
 from kling_batch.runner.budget import money
 from kling_batch.runner.world import world_note
@@ -84,8 +86,8 @@ def plan(
     output: Formatter[Plan] = JsonDocument(Plan.to_json) if as_json else Text(render_plan)
     loaded = load_or_exit(manifest)
     prices = load_prices(prices_file)
-    with calling_library(sends=refresh):
-        if refresh:
+    if refresh:
+        with calling_library(sends=True):
             _tell_refreshed(
                 kling_batch.refresh(
                     loaded,
@@ -96,18 +98,23 @@ def plan(
                     base_url=base_url,
                 )
             )
-        result = kling_batch.plan_run(
-            loaded,
-            output=output_root,
-            only=only,
-            replace=replace,
-            retry_failed=retry_failed,
-            resubmit_unknown=resubmit_unknown,
-            max_cost=max_cost,
-            prices=prices,
-            simulate=simulate,
-        )
-    output.emit(result)
+    # The plan and its printed lines all live until the process ends: no collection scans them
+    # (0.1-0.2 s for 10,000 entries), not even the one that resuming the collector would start.
+    with collector_paused():
+        with calling_library(sends=False):
+            result = kling_batch.plan_run(
+                loaded,
+                output=output_root,
+                only=only,
+                replace=replace,
+                retry_failed=retry_failed,
+                resubmit_unknown=resubmit_unknown,
+                max_cost=max_cost,
+                prices=prices,
+                simulate=simulate,
+            )
+        output.emit(result)
+        gc.freeze()
 
 
 # -- pieces -----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ it loads neither the HTTP client nor the runner."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import kling_batch
@@ -12,6 +13,7 @@ from kling_batch.cli.exit_codes import ExitCode, command
 from kling_batch.cli.failures import calling_library
 from kling_batch.cli.formats import Formatter, JsonLines, Text, json_option
 from kling_batch.cli.options import load_or_exit, manifest_argument, only_option, output_option
+from kling_batch.collector import collector_paused
 from kling_batch.entry_status import Status
 from kling_batch.runner.budget import money
 from kling_batch.runner.world import world_note
@@ -47,9 +49,13 @@ def status(
     )
     loaded = load_or_exit(manifest)
     prices = load_prices(prices_file)
-    with calling_library(sends=False):
-        result = kling_batch.status(loaded, output=output_root, only=only, prices=prices)
-    output.emit(result)
+    # The status and its printed lines all live until the process ends: no collection scans
+    # them, not even the one that resuming the collector would start.
+    with collector_paused():
+        with calling_library(sends=False):
+            result = kling_batch.status(loaded, output=output_root, only=only, prices=prices)
+        output.emit(result)
+        gc.freeze()
 
 
 def render_status(status: Status) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
 from kling_batch.manifest.model import MediaType
 from kling_batch.manifest.shape_messages import listed
@@ -159,6 +160,11 @@ def valid_combinations(table: ModelTable) -> str:
 
 def classify(types: Iterable[MediaType]) -> Inputs | None:
     """The combination a list of media types forms, or None if the service refuses it."""
+    return _classify(tuple(types))
+
+
+@cache  # asked once per entry, and 10,000 entries have a handful of media lists between them
+def _classify(types: tuple[MediaType, ...]) -> Inputs | None:
     counts = dict.fromkeys(MediaType, 0)
     for media_type in types:
         counts[media_type] += 1

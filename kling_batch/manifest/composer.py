@@ -67,11 +67,36 @@ class Composer:
         # 10,000-entry manifest, and `type(...) is` is the cheapest test.
         get_event: Callable[[], Any] = self._loader.get_event
         stack = self._stack
+        scalar_event, mapping_node = yaml.ScalarEvent, MappingNode
         while True:
             event = get_event()
             kind = type(event)
-            if kind is yaml.ScalarEvent:
-                self._scalar(event)
+            if kind is scalar_event:
+                if (
+                    event.tag is not None
+                    or event.anchor is not None
+                    or not stack
+                    or self._count >= MAX_NODES
+                ):
+                    self._scalar(event)
+                    continue
+                # The common case, inlined (it is most events): a plain or quoted scalar with
+                # neither tag nor anchor, inside a mapping or a list, within the node cap.
+                text = event.value
+                mark = event.start_mark
+                node = ScalarNode(
+                    resolve_plain(text) if event.implicit[0] else text,
+                    text,
+                    not event.style,
+                    mark.line + 1,
+                    mark.column + 1,
+                )
+                self._count += 1
+                top = stack[-1]
+                if type(top.node) is mapping_node and top.key is None:
+                    top.key = self._key(node)
+                else:
+                    self._attach(node)
             elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
                 self._start(event)
             elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:

@@ -104,7 +104,9 @@ class ManifestRule:
         return (self.check.__doc__ or "").strip().splitlines()[0]
 
 
-def subject(located: Located, files: MediaInspector) -> Subject:
-    table = current()
+def subject(located: Located, files: MediaInspector, table: ModelTable | None = None) -> Subject:
+    """What the entry rules look at for `located`; `table`: the models table in force, when the
+    caller asked for it once for many entries."""
+    table = table if table is not None else current()
     entry = located.entry
     return Subject(entry, located.source, located.inputs, files, table, table.find(entry.model))
