@@ -77,9 +77,9 @@ async def run_manifest(
     def write_outputs(store: StateStore, layout: OutputLayout) -> None:
         nonlocal began
         began = True
-        write_results(layout, manifest, store, prices)
+        results = write_results(layout, manifest, store, prices)
         posters.close()
-        write_report(layout, manifest, store, prices=prices)
+        write_report(layout, manifest, store, prices=prices, results=results)
 
     started = time.monotonic()
     try:
