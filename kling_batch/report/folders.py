@@ -49,7 +49,7 @@ class EntryFiles:
             try:
                 found = os.stat(f"{self._prefix}{entry_id}{os.sep}{name}")
             except OSError as problem:
-                found = problem
+                found = problem.with_traceback(None)  # kept: not the frames it was raised in
             seen[name] = found
         return found
 
