@@ -11,6 +11,7 @@ from pathlib import Path
 
 import anyio
 
+from kling_batch.collector import collector_paused
 from kling_batch.manifest.model import Manifest
 from kling_batch.notify import NotifyFailure, NotifyTargets, notify, run_exit_status, run_summary
 from kling_batch.plan import build_plan
@@ -77,9 +78,12 @@ async def run_manifest(
     def write_outputs(store: StateStore, layout: OutputLayout) -> None:
         nonlocal began
         began = True
-        write_results(layout, manifest, store, prices)
-        posters.close()
-        write_report(layout, manifest, store, prices=prices)
+        # Every result and card lives until the page is written: the collector would scan them
+        # again and again for nothing.
+        with collector_paused():
+            results = write_results(layout, manifest, store, prices)
+            posters.close()  # the last posters were made while results.jsonl was written
+            write_report(layout, manifest, store, prices=prices, results=results)
 
     started = time.monotonic()
     try:

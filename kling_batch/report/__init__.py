@@ -11,6 +11,7 @@ are public for tests and other front ends; most callers want `write_report`.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from kling_batch.manifest.model import Manifest
@@ -19,14 +20,15 @@ from kling_batch.report.facts import (
     Artifact,
     EntryOutcome,
     ReportFacts,
-    RunTiming,
     gather,
-    run_timing,
 )
+from kling_batch.report.folders import EntryFiles, ReportMemo
 from kling_batch.report.next_step import next_step
 from kling_batch.report.pictures import Pictures, PosterMaker, make_pictures
 from kling_batch.report.render import POSTER_FRAGMENT, render_report
+from kling_batch.report.timing import RunTiming, run_timing
 from kling_batch.runner.artifacts import OutputLayout
+from kling_batch.runner.results import EntryResult
 from kling_batch.runner.state import StateStore
 
 __all__ = [
@@ -53,12 +55,27 @@ def write_report(
     *,
     wall_time: float | None = None,
     prices: PriceTable | None = None,
+    results: Mapping[str, EntryResult] | None = None,
 ) -> Path:
     """Write `layout.report` (with the poster frames and contact-sheet.png it shows) and return
-    its path. `wall_time` (seconds) overrides the time read from events.jsonl."""
+    its path. `wall_time` (seconds) overrides the time read from events.jsonl; `results`, the
+    entries' results by id when already made (for results.jsonl), are not made again."""
     layout.folder.mkdir(parents=True, exist_ok=True)
-    pictures = make_pictures(layout, manifest, store)
-    facts = gather(layout, manifest, store, prices=prices, wall_time=wall_time, pictures=pictures)
+    files, memo = EntryFiles(layout), ReportMemo(layout)
+    pictures = make_pictures(layout, manifest, store, files=files, memo=memo)
+    facts = gather(
+        layout,
+        manifest,
+        store,
+        prices=prices,
+        wall_time=wall_time,
+        pictures=pictures,
+        files=files,
+        memo=memo,
+        results=results,
+    )
+    memo.save()
+    del files, memo  # before the page is made, its largest part: the cards hold what they need
     page = render_report(facts)
     # Through a temporary name: a browser reloading mid-write sees the old page or the new one.
     temporary = layout.report.with_name(f".{layout.report.name}.tmp")

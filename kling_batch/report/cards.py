@@ -142,6 +142,32 @@ def _inputs(outcome: EntryOutcome) -> str:
 
 def _parameters(outcome: EntryOutcome, currency: str) -> str:
     entry = outcome.entry
+    # The rows an entry's settings make are alike on most cards of a large batch: made once
+    # per distinct settings (media aside, which name files of their own).
+    key = None
+    if not entry.media:
+        key = (
+            entry.model,
+            entry.mode,
+            entry.aspect_ratio,
+            entry.duration,
+            entry.audio,
+            entry.watermark,
+            entry.shot_type,
+            entry.element_ids,
+        )
+        settings = _SETTINGS.get(key)
+        if settings is not None:
+            return _parameter_list(settings, outcome, currency)
+    settings = _settings(outcome)
+    if key is not None and len(_SETTINGS) < _ESCAPED_KEPT:
+        _SETTINGS[key] = settings
+    return _parameter_list(settings, outcome, currency)
+
+
+def _settings(outcome: EntryOutcome) -> str:
+    """The `dl` cells of the entry's settings: model to media and elements."""
+    entry = outcome.entry
     rows: list[tuple[str, str]] = [
         ("model", model_name(entry.model)),
         ("mode", entry.mode or f"{API_DEFAULT_MODE} (default)"),
@@ -161,9 +187,13 @@ def _parameters(outcome: EntryOutcome, currency: str) -> str:
         rows.append((f"media: {media.type}", f"{source}{sound}"))
     if entry.element_ids:
         rows.append(("elements", ", ".join(str(i) for i in entry.element_ids)))
+    return _cells(rows)
+
+
+def _parameter_list(settings: str, outcome: EntryOutcome, currency: str) -> str:
     result = outcome.result
     estimate = f"{result.estimate.seconds} s, {money(result.estimate.amount, currency)}"
-    rows.append(("estimate", estimate))
+    rows = [("estimate", estimate)]
     if result.billed_seconds is not None:
         billed = f"{result.billed_seconds} s"
         if result.cost is not None:
@@ -171,8 +201,15 @@ def _parameters(outcome: EntryOutcome, currency: str) -> str:
         rows.append(("billed", billed))
     if outcome.render_seconds is not None:
         rows.append(("render time", duration(outcome.render_seconds)))
-    cells = "".join(f"<dt>{esc(name)}</dt><dd>{esc(value)}</dd>" for name, value in rows)
-    return f'<dl class="params">{cells}</dl>'
+    return f'<dl class="params">{settings}{_cells(rows)}</dl>'
+
+
+def _cells(rows: list[tuple[str, str]]) -> str:
+    return "".join(f"<dt>{esc(name)}</dt><dd>{esc(value)}</dd>" for name, value in rows)
+
+
+# The settings' cells by what they show (see _parameters), for the cards of one process.
+_SETTINGS: dict[tuple[object, ...], str] = {}
 
 
 def _problem(outcome: EntryOutcome) -> str:

@@ -1,9 +1,9 @@
 """What the report says: each entry's outcome and the run's totals, gathered from the output.
 
 Each card holds the entry's `EntryResult`, the very object results.jsonl is written from, so
-the report and results.jsonl can never disagree on a number. Wall time comes from events.jsonl,
-because a campaign is often run several times (resumed after Ctrl-C, retried) and the state
-store keeps no timings of the runs themselves. Groups and picks come from delivery/ (the one
+the report and results.jsonl can never disagree on a number. Wall time comes from events.jsonl
+(timing.py); each entry folder is listed once, and task.json read only when it changed since
+the last report (folders.py). Groups and picks come from delivery/ (the one
 place that says what a group is), pictures from pictures.py (made before the page).
 """
 
@@ -11,25 +11,25 @@ from __future__ import annotations
 
 import json
 import os
-import re
+import stat
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 from kling_batch.api.decode import beijing_time
-from kling_batch.api.errors import is_throttling_code
 from kling_batch.delivery.groups import group_of, take_of
 from kling_batch.delivery.picks import PicksInvalid, picks_path, read_picks
 from kling_batch.manifest.model import Entry, Manifest, Media
 from kling_batch.prices import PriceTable
+from kling_batch.report.folders import EntryFiles, ReportMemo
 from kling_batch.report.frames import FrameFailure, Poster, Thumbnail
 from kling_batch.report.pictures import Pictures, href
+from kling_batch.report.timing import RunTiming, run_timing
 from kling_batch.runner.artifacts import TASK_FILE, OutputLayout, read_bytes
-from kling_batch.runner.events import EventKind
 from kling_batch.runner.records import EntryRecord, EntryState
 from kling_batch.runner.results import (
     PENDING,
@@ -49,7 +49,6 @@ ARTIFACT_FILES = (
     TASK_FILE,
     "polls.jsonl",
 )
-_LINKED = frozenset(ARTIFACT_FILES)
 # The commands' default --output (cli/options.py): the cards' commands name any other.
 _DEFAULT_OUTPUT = Path("output")
 # Filter order in the report: what needs attention first after the good news.
@@ -102,16 +101,6 @@ class EntryOutcome:
     @property
     def group_id(self) -> str:
         return self.group or self.entry.id
-
-
-@dataclass(frozen=True)
-class RunTiming:
-    """How long the runs of this output took, from events.jsonl."""
-
-    runs: int = 0
-    wall_seconds: float | None = None
-    retries: int = 0
-    throttled: int = 0  # retries the service asked for with 429 Throttling*
 
 
 @dataclass(frozen=True)
@@ -168,11 +157,16 @@ def gather(
     prices: PriceTable | None = None,
     wall_time: float | None = None,
     pictures: Pictures | None = None,
+    files: EntryFiles | None = None,
+    memo: ReportMemo | None = None,
+    results: Mapping[str, EntryResult] | None = None,
 ) -> ReportFacts:
     """What the page says. `pictures` (pictures.py) are linked when given; without them the
-    cards show no poster or thumbnail."""
+    cards show no poster or thumbnail. `files` and `memo` (folders.py) are shared with the
+    pictures when given; `results` are the entries' results when already made (results.jsonl's)."""
     prices = prices or PriceTable.load()
     pictures = pictures or Pictures()
+    files = files or EntryFiles(layout)
     timing = run_timing(layout.events)
     if wall_time is not None:
         timing = RunTiming(max(timing.runs, 1), wall_time, timing.retries, timing.throttled)
@@ -183,7 +177,17 @@ def gather(
         picks, picks_problem = {}, str(invalid)
     remembered = RememberedPrices(prices)
     outcomes = tuple(
-        _outcome(layout, entry, store.get(entry.id), remembered, pictures, picks)
+        _outcome(
+            layout,
+            entry,
+            store.get(entry.id),
+            results.get(entry.id) if results is not None else None,
+            remembered,
+            pictures,
+            picks,
+            files,
+            memo,
+        )
         for entry in manifest.entries
     )
     world = store.world()
@@ -211,12 +215,16 @@ def _outcome(
     layout: OutputLayout,
     entry: Entry,
     record: EntryRecord | None,
+    result: EntryResult | None,
     prices: RememberedPrices,
     pictures: Pictures,
     picks: dict[str, str],
+    files: EntryFiles,
+    memo: ReportMemo | None,
 ) -> EntryOutcome:
-    result = entry_result(entry, record, prices)
-    artifacts = _artifacts(layout, entry.id)
+    if result is None:
+        result = entry_result(entry, record, prices)
+    artifacts = _artifacts(entry.id, files)
     # Only a download the runner verified gets a player; a file left by an interrupted
     # download never has its final name, but one deleted or damaged by hand might be stale.
     video = None
@@ -224,7 +232,7 @@ def _outcome(
         video = next((a.href for a in artifacts if a.name == VIDEO_FILE), None)
     poster = pictures.posters.get(entry.id)
     group = group_of(entry)
-    return EntryOutcome(
+    outcome = EntryOutcome(
         entry,
         result,
         video,
@@ -239,31 +247,25 @@ def _outcome(
                 strict=True,
             )
         ),
-        render_seconds=render_seconds(layout, record),
+        render_seconds=render_seconds(layout, record, files=files, memo=memo),
         group=group,
         take=take_of(entry),
         picked=picks.get(group) == entry.id,
     )
+    files.forget(entry.id)  # its card has what it needs: 10,000 entries' stats are not kept
+    return outcome
 
 
-def _artifacts(layout: OutputLayout, entry_id: str) -> tuple[Artifact, ...]:
-    """The files of the entry's folder worth a link, in ARTIFACT_FILES order: one listing of
-    the folder, and a stat of each file found (a report of 10,000 cards asks it of each)."""
-    try:
-        with os.scandir(os.path.join(layout.folder, entry_id)) as listing:
-            found = {item.name: item for item in listing if item.name in _LINKED}
-    except OSError:
-        return ()  # no folder: nothing written for the entry yet
+def _artifacts(entry_id: str, files: EntryFiles) -> tuple[Artifact, ...]:
+    """The files of the entry's folder worth a link, in ARTIFACT_FILES order, with their
+    sizes (following links, as the page's link would)."""
     artifacts = []
     for name in ARTIFACT_FILES:
-        item = found.get(name)
-        if item is None:
-            continue
-        try:
-            if item.is_file():  # following a link, as the page's link would
-                artifacts.append(Artifact(name, f"{entry_id}/{name}", item.stat().st_size))
-        except OSError:
-            continue  # gone since the listing
+        found = files.stat(entry_id, name)
+        if isinstance(found, OSError):
+            continue  # not there (no folder: nothing written for the entry yet)
+        if stat.S_ISREG(found.st_mode):
+            artifacts.append(Artifact(name, f"{entry_id}/{name}", found.st_size))
     return tuple(artifacts)
 
 
@@ -281,98 +283,51 @@ def _input(
     return InputImage(str(role), name, problem=picture.reason)
 
 
-def render_seconds(layout: OutputLayout, record: EntryRecord | None) -> float | None:
+def render_seconds(
+    layout: OutputLayout,
+    record: EntryRecord | None,
+    *,
+    files: EntryFiles | None = None,
+    memo: ReportMemo | None = None,
+) -> float | None:
     """How long the render took, submit to end: from the service's own times in task.json
-    (so our polling's lag is not counted), else from the state store."""
+    (so our polling's lag is not counted), else from the state store. With `files` and a
+    `memo` (folders.py), task.json is read only when it changed since the last report."""
     if record is None or record.state not in (EntryState.DONE, EntryState.SUCCEEDED):
         return None
+    # Through a string path: a report asks it of every done entry.
+    path = os.path.join(layout.folder, record.entry_id, TASK_FILE)
+    found = files.stat(record.entry_id, TASK_FILE) if files is not None else None
     try:
-        # Through a string path: a report asks it of every done entry.
-        answer = json.loads(read_bytes(os.path.join(layout.folder, record.entry_id, TASK_FILE)))
-    except (OSError, ValueError):
-        answer = None
-    output = answer.get("output") if isinstance(answer, dict) else None
-    if isinstance(output, dict):
-        submitted = beijing_time(output.get("submit_time"))
-        ended = beijing_time(output.get("end_time"))
-        if submitted is not None and ended is not None and ended >= submitted:
-            return (ended - submitted).total_seconds()
+        if isinstance(found, OSError):
+            seconds = None  # no task.json to read
+        elif found is not None and memo is not None:
+            seconds = memo.recall(
+                record.entry_id, TASK_FILE, found, lambda: _task_seconds(path), float
+            )
+        else:
+            seconds = _task_seconds(path)
+    except OSError:
+        seconds = None
+    if seconds is not None:
+        return seconds
     if record.submitted_at is not None and record.finished_at is not None:
         seconds = record.finished_at - record.submitted_at
         return seconds if seconds >= 0 else None
     return None
 
 
-def run_timing(events_path: Path) -> RunTiming:
-    """Wall time summed over every run in the log; a run cut short (kill -9) counts up to its
-    last event.
-
-    Only the lines that can be a run's start or end or a retry are parsed (the log of a large
-    batch holds several lines per entry and run); a run cut short looks back for its last
-    timestamp. A torn or foreign line counts for nothing, as ever."""
+def _task_seconds(path: str) -> float | None:
+    """Submit to end by the service's times in the task.json at `path`, if it tells them;
+    OSError when it cannot be read."""
     try:
-        lines = events_path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return RunTiming()
-    runs = 0
-    wall = 0.0
-    retries = throttled = 0
-    started: float | None = None
-    last_seen: float | None = None
-    seen_at = -1  # the line last_seen is from: what lies after it is looked at when needed
-
-    def last_before(index: int) -> float | None:
-        """The timestamp of the last event before line `index` of the run in progress."""
-        for number in range(index - 1, seen_at, -1):
-            at = _float(_event(lines[number]).get("ts"))
-            if at is not None:
-                return at
-        return last_seen
-
-    for index, line in enumerate(lines):
-        if _TIMED.search(line) is None:
-            continue  # its timestamp only: read from here when a run turns out cut short
-        event = _event(line)
-        kind = event.get("event")
-        if kind not in _TIMED_KINDS:
-            continue
-        at = _float(event.get("ts"))
-        if kind == EventKind.RUN_STARTED:
-            if started is not None:
-                wall += max(0.0, (last_before(index) or started) - started)
-            runs += 1
-            started = last_seen = at
-            seen_at = index
-            continue
-        if at is not None:
-            last_seen, seen_at = at, index
-        if kind == EventKind.RETRY:
-            retries += 1
-            code = event.get("code")
-            if is_throttling_code(code if isinstance(code, str) else None):
-                throttled += 1
-        elif kind == EventKind.RUN_FINISHED and started is not None:
-            elapsed = _float(event.get("elapsed"))
-            wall += elapsed if elapsed is not None else max(0.0, (at or started) - started)
-            started = last_seen = None
-    if started is not None:
-        wall += max(0.0, (last_before(len(lines)) or started) - started)
-    return RunTiming(runs, wall if runs else None, retries, throttled)
-
-
-# The kinds the timing reads, and how each shows in its line (JSON escapes a quote in a value,
-# so a value never shows its kind's name between bare quotes unless it is that very name).
-_TIMED_KINDS = (EventKind.RUN_STARTED, EventKind.RUN_FINISHED, EventKind.RETRY)
-_TIMED = re.compile("|".join(f'"{kind}"' for kind in _TIMED_KINDS))
-
-
-def _event(line: str) -> dict[str, Any]:
-    try:
-        value = json.loads(line)
-    except json.JSONDecodeError:
-        return {}  # torn by a crash mid-write
-    return value if isinstance(value, dict) else {}
-
-
-def _float(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
+        answer = json.loads(read_bytes(path))
+    except ValueError:
+        return None
+    output = answer.get("output") if isinstance(answer, dict) else None
+    if isinstance(output, dict):
+        submitted = beijing_time(output.get("submit_time"))
+        ended = beijing_time(output.get("end_time"))
+        if submitted is not None and ended is not None and ended >= submitted:
+            return (ended - submitted).total_seconds()
+    return None

@@ -32,6 +32,7 @@ from PIL import Image, UnidentifiedImageError
 from kling_batch.delivery.videos import DoneVideo, done_video
 from kling_batch.hashing import sha256_file
 from kling_batch.manifest.model import Entry, Manifest
+from kling_batch.report.folders import EntryFiles, ReportMemo
 from kling_batch.runner.artifacts import OutputLayout, read_bytes
 from kling_batch.runner.state import StateStore
 
@@ -101,16 +102,21 @@ def make_posters(
     store: StateStore,
     *,
     workers: int = FRAME_WORKERS,
+    files: EntryFiles | None = None,
+    memo: ReportMemo | None = None,
 ) -> dict[str, Poster | FrameFailure]:
     """A poster for every done entry of `manifest` in `layout`, in manifest order; entries that
-    are not done have none (and no key)."""
+    are not done have none (and no key). `files` and `memo` (folders.py), when given, are
+    shared with the rest of the report."""
+    files = files or EntryFiles(layout)
     posters: dict[str, Poster | FrameFailure] = {}
     to_make: list[DoneVideo] = []
     for entry in manifest.entries:
         video = done_video(layout, store.get(entry.id))
         if video is None:
             continue
-        kept = _kept_poster(video, layout.entry_dir(entry.id) / POSTER_FILE)
+        # Beside the video (a name changed: cheaper than another path built from the folder).
+        kept = _kept_poster(video, video.path.with_name(POSTER_FILE), files, memo)
         if kept is None:
             to_make.append(video)
         else:
@@ -183,17 +189,37 @@ def image_thumbnail(source: Path, folder: Path) -> Thumbnail | FrameFailure:
     return Thumbnail(source, target)
 
 
-def _kept_poster(video: DoneVideo, target: Path) -> Poster | FrameFailure | None:
+def _kept_poster(
+    video: DoneVideo, target: Path, files: EntryFiles, memo: ReportMemo | None
+) -> Poster | FrameFailure | None:
     """The poster already on disk for `video`, a failure if the video is not the recorded one
     any more, or None when a poster must be made."""
-    try:
-        stat = video.path.stat()
-    except FileNotFoundError:
+    stat = files.stat(video.entry_id, video.path.name)
+    if isinstance(stat, FileNotFoundError):
         return FrameFailure(video.entry_id, f"{video.path.name} is missing")
-    except OSError as problem:
-        return FrameFailure(video.entry_id, f"cannot read the video: {problem}")
-    shows = _shows(_comment(target), video.sha256)
-    if stat.st_size == video.size and shows and _newer(target, stat.st_mtime_ns):
+    if isinstance(stat, OSError):
+        return FrameFailure(video.entry_id, f"cannot read the video: {stat}")
+    found = files.stat(video.entry_id, POSTER_FILE)
+    poster = None if isinstance(found, OSError) else found
+    comment = None
+    if poster is not None and memo is None:
+        comment = _comment(target)
+    elif poster is not None and memo is not None:
+        with contextlib.suppress(OSError):  # unreadable: no comment, as _comment says
+            comment = memo.recall(
+                video.entry_id,
+                POSTER_FILE,
+                poster,
+                lambda: _header_comment(read_bytes(target, _HEADER_BYTES)),
+                str,
+            )
+    shows = _shows(comment, video.sha256)
+    if (
+        stat.st_size == video.size
+        and shows
+        and poster is not None
+        and poster.st_mtime_ns >= stat.st_mtime_ns
+    ):
         # Not touched since its poster was made from the recorded bytes: no need to hash it.
         return Poster(video.entry_id, target, made=False, video_sha256=video.sha256)
     try:
@@ -299,20 +325,21 @@ def _save_jpeg(
     return None
 
 
+_SHA256_MARK = " video-sha256="
+
+
 def _key(video_sha256: str, recipe: str = _RECIPE) -> str:
-    return f"{recipe} video-sha256={video_sha256}"
+    return f"{recipe}{_SHA256_MARK}{video_sha256}"
 
 
 def _shows(comment: str | None, video_sha256: str) -> bool:
     """Whether a poster with `comment` shows the video of `video_sha256` by a kept recipe."""
-    return comment is not None and comment in {_key(video_sha256, r) for r in _KEPT_RECIPES}
-
-
-def _newer(path: Path, than_ns: int) -> bool:
-    try:
-        return path.stat().st_mtime_ns >= than_ns
-    except OSError:
+    if comment is None:
         return False
+    # `_key` taken apart (a recipe has no " video-sha256=", a sha256 none at all): asked of
+    # every poster of a report.
+    recipe, marked, sha256 = comment.rpartition(_SHA256_MARK)
+    return bool(marked) and sha256 == video_sha256 and recipe in _KEPT_RECIPES
 
 
 def _comment(path: Path) -> str | None:
@@ -320,9 +347,13 @@ def _comment(path: Path) -> str | None:
     or None. Read from the header's bytes alone: a report asks it of every done entry's
     poster, and opening each with Pillow cost a 10,000-entry report a second."""
     try:
-        head = read_bytes(path, _HEADER_BYTES)
+        return _header_comment(read_bytes(path, _HEADER_BYTES))
     except OSError:
         return None
+
+
+def _header_comment(head: bytes) -> str | None:
+    """The JPEG comment in `head`, a file's first bytes (see `_comment`)."""
     if not head.startswith(b"\xff\xd8"):
         return None  # not a JPEG
     comment: bytes | None = None

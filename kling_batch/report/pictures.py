@@ -20,6 +20,7 @@ from urllib.parse import quote
 from kling_batch.delivery.videos import VIDEO_FILE, DoneVideo
 from kling_batch.manifest.model import Manifest
 from kling_batch.report.contact_sheet import write_contact_sheet
+from kling_batch.report.folders import EntryFiles, ReportMemo
 from kling_batch.report.frames import (
     FrameFailure,
     Poster,
@@ -42,9 +43,17 @@ class Pictures:
     contact_sheet_problem: str | None = None
 
 
-def make_pictures(layout: OutputLayout, manifest: Manifest, store: StateStore) -> Pictures:
-    """Posters, input thumbnails and the contact sheet of `manifest`'s output."""
-    posters = make_posters(layout, manifest, store)
+def make_pictures(
+    layout: OutputLayout,
+    manifest: Manifest,
+    store: StateStore,
+    *,
+    files: EntryFiles | None = None,
+    memo: ReportMemo | None = None,
+) -> Pictures:
+    """Posters, input thumbnails and the contact sheet of `manifest`'s output (`files` and
+    `memo`, folders.py, shared with the rest of the report when given)."""
+    posters = make_posters(layout, manifest, store, files=files, memo=memo)
     known: dict[Path, Thumbnail | FrameFailure] = {}
     inputs = {
         entry.id: found

@@ -183,7 +183,9 @@ def entry_result(entry: Entry, record: EntryRecord | None, prices: Prices) -> En
 
 def write_results(
     layout: OutputLayout, manifest: Manifest, store: StateStore, prices: PriceTable | None = None
-) -> None:
+) -> dict[str, EntryResult]:
+    """Write results.jsonl, and return its results by entry id (the report shows the same)."""
     remembered = RememberedPrices(prices or PriceTable.load())
-    lines = [entry_result(e, store.get(e.id), remembered).as_json() for e in manifest.entries]
-    write_lines_atomic(layout.results, lines)
+    results = {e.id: entry_result(e, store.get(e.id), remembered) for e in manifest.entries}
+    write_lines_atomic(layout.results, [result.as_json() for result in results.values()])
+    return results

@@ -21,6 +21,7 @@ from pathlib import Path
 import anyio
 
 from kling_batch.api import RetryNotice
+from kling_batch.collector import collector_paused
 from kling_batch.manifest.model import Entry, Manifest
 from kling_batch.prices import PriceTable
 from kling_batch.runner.artifacts import OutputLayout
@@ -151,7 +152,9 @@ class _Orchestra:
             )
         )
         # Tasks already in flight hold remote slots: resume them before submitting new work.
-        records = {e.id: flow.store.get(e.id) for e in self.entries}
+        # The store's records all live on: the collector would scan them for nothing.
+        with collector_paused():
+            records = {e.id: flow.store.get(e.id) for e in self.entries}
         ordered = sorted(self.entries, key=lambda e: not _in_flight(records[e.id]))
         # The signal watcher lives outside the scope that a stop cancels, so that it still
         # hears a second Ctrl-C while shielded creates finish.
@@ -160,7 +163,8 @@ class _Orchestra:
                 group.start_soon(self._watch_signals)
             with flow.scope:
                 async with anyio.create_task_group() as jobs:
-                    with flow.events.batched():  # the skips of a resume, in one write
+                    # The skips of a resume, in one write, without the collector (no await).
+                    with flow.events.batched(), collector_paused():
                         for entry in ordered:
                             if flow.stopping:
                                 break  # a fatal error while skipping: the rest stays as it is
