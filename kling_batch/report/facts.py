@@ -35,7 +35,6 @@ from kling_batch.runner.results import (
     PENDING,
     VIDEO_FILE,
     EntryResult,
-    RememberedPrices,
     entry_result,
 )
 from kling_batch.runner.state import StateStore
@@ -175,14 +174,13 @@ def gather(
         picks = read_picks(picks_path(manifest))
     except PicksInvalid as invalid:
         picks, picks_problem = {}, str(invalid)
-    remembered = RememberedPrices(prices)
     outcomes = tuple(
         _outcome(
             layout,
             entry,
             store.get(entry.id),
             results.get(entry.id) if results is not None else None,
-            remembered,
+            prices,
             pictures,
             picks,
             files,
@@ -216,7 +214,7 @@ def _outcome(
     entry: Entry,
     record: EntryRecord | None,
     result: EntryResult | None,
-    prices: RememberedPrices,
+    prices: PriceTable,
     pictures: Pictures,
     picks: dict[str, str],
     files: EntryFiles,

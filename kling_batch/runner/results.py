@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from kling_batch.api.types import TaskStatus
 from kling_batch.manifest.model import Entry, Manifest
-from kling_batch.prices import API_DEFAULT_DURATION, API_DEFAULT_MODE, Estimate, PriceTable
+from kling_batch.prices import API_DEFAULT_MODE, Estimate, PriceTable
 from kling_batch.runner.artifacts import OutputLayout, write_lines_atomic
 from kling_batch.runner.records import EntryRecord, EntryState, FileRecord
 from kling_batch.runner.state import StateStore
@@ -21,44 +21,9 @@ PENDING = "pending"  # the status of an entry the state store has never seen
 VIDEO_FILE = "video.mp4"
 
 
-class Prices(Protocol):
-    """What an entry's result asks of a price table (a PriceTable, or RememberedPrices)."""
-
-    def price(
-        self, *, mode: str, audio: bool, seconds: int, model: str | None = None
-    ) -> Estimate: ...
-
-    def estimate(self, entry: Entry) -> Estimate: ...
-
-
-class RememberedPrices:
-    """A price table's answers, each worked out once: one pass over a manifest's entries (the
-    results, the report) asks the same few prices twice per entry, and each answer looks the
-    model up in the models table."""
-
-    def __init__(self, table: PriceTable) -> None:
-        self.table = table
-        self._prices: dict[tuple[str, bool, int, str | None], Estimate] = {}
-
-    def price(self, *, mode: str, audio: bool, seconds: int, model: str | None = None) -> Estimate:
-        key = (mode, audio, seconds, model)
-        found = self._prices.get(key)
-        if found is None:
-            found = self._prices[key] = self.table.price(
-                mode=mode, audio=audio, seconds=seconds, model=model
-            )
-        return found
-
-    def estimate(self, entry: Entry) -> Estimate:
-        return self.price(
-            mode=entry.mode or API_DEFAULT_MODE,
-            audio=bool(entry.audio),
-            seconds=entry.duration or API_DEFAULT_DURATION,
-            model=entry.model,
-        )
-
-
-def billed_cost(entry: Entry, record: EntryRecord | None, prices: Prices, seconds: int) -> Decimal:
+def billed_cost(
+    entry: Entry, record: EntryRecord | None, prices: PriceTable, seconds: int
+) -> Decimal:
     """The one price of a billed render: `seconds` at the model, mode and audio it was rendered
     with (the body on record; the entry may have changed since), else at the entry's."""
     parameters = (record.fingerprint_body or {}).get("parameters") if record else None
@@ -157,7 +122,7 @@ def _decimal(amount: float | int | str) -> Decimal:
     return Decimal(str(amount))
 
 
-def entry_result(entry: Entry, record: EntryRecord | None, prices: Prices) -> EntryResult:
+def entry_result(entry: Entry, record: EntryRecord | None, prices: PriceTable) -> EntryResult:
     """An entry's outcome from its record in the state store (None: never seen)."""
     estimate = prices.estimate(entry)
     if record is None:
@@ -185,7 +150,7 @@ def write_results(
     layout: OutputLayout, manifest: Manifest, store: StateStore, prices: PriceTable | None = None
 ) -> dict[str, EntryResult]:
     """Write results.jsonl, and return its results by entry id (the report shows the same)."""
-    remembered = RememberedPrices(prices or PriceTable.load())
-    results = {e.id: entry_result(e, store.get(e.id), remembered) for e in manifest.entries}
+    table = prices or PriceTable.load()  # it remembers its answers: a few, asked 10,000 times
+    results = {e.id: entry_result(e, store.get(e.id), table) for e in manifest.entries}
     write_lines_atomic(layout.results, [result.as_json() for result in results.values()])
     return results

@@ -47,7 +47,6 @@ from kling_batch.runner.options import (
     select_entries,
 )
 from kling_batch.runner.records import EntryRecord, EntryState
-from kling_batch.runner.results import RememberedPrices
 from kling_batch.runner.state import StateStore
 from kling_batch.runner.world import World
 
@@ -90,8 +89,7 @@ async def run_manifest(
     layout = OutputLayout.for_manifest(output_root, manifest.name)
     prices = options.prices or PriceTable.load()
     # Every estimate up front: a price table that lacks one fails here, not mid-run.
-    remembered = RememberedPrices(prices)
-    estimates = {entry.id: remembered.estimate(entry).amount for entry in entries}
+    estimates = {entry.id: prices.estimate(entry).amount for entry in entries}
     limit = spending_limit(manifest, options.max_cost, prices.currency)
     with RunLock(layout.folder):
         store = StateStore(layout.state)
