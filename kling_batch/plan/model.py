@@ -11,7 +11,7 @@ from typing import Any
 from kling_batch.delivery.groups import group_of, source_of
 from kling_batch.manifest import MODEL_ALIASES
 from kling_batch.manifest.model import Entry, Manifest
-from kling_batch.plan.sources import Source, by_source
+from kling_batch.plan.sources import Sending, Source, by_source
 from kling_batch.prices import API_DEFAULT_MODE, PriceTable
 from kling_batch.runner.budget import Limit, money
 from kling_batch.runner.decide import Action
@@ -165,7 +165,7 @@ class CostGroup:
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan(Sending):
     manifest: Manifest
     output: Path  # <output>/<manifest name>/
     entries: tuple[PlannedEntry, ...]
@@ -176,21 +176,6 @@ class Plan:
     @property
     def currency(self) -> str:
         return self.prices.currency
-
-    # Worked out once: a plan is read whole (totals, groups, sources, the summary), and a large
-    # one has 10,000 entries to look through each time.
-    @cached_property
-    def to_send(self) -> tuple[PlannedEntry, ...]:
-        return tuple(p for p in self.entries if p.pays)
-
-    @property
-    def seconds(self) -> int:
-        return sum(p.result.estimate.seconds for p in self.to_send)
-
-    @property
-    def cost(self) -> Decimal:
-        """The estimated cost of every render `run` will send."""
-        return sum((p.result.estimate.amount for p in self.to_send), Decimal(0))
 
     @property
     def may_cost(self) -> Decimal:

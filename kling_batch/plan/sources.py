@@ -22,8 +22,29 @@ if TYPE_CHECKING:
     from kling_batch.plan.model import PlannedEntry
 
 
+class Sending:
+    """What some planned entries will send, and what that costs: the whole plan's, and each
+    source's. Worked out once: a plan is read whole (totals, groups, sources, the summary), and
+    a large one has 10,000 entries to look through each time."""
+
+    entries: tuple[PlannedEntry, ...]
+
+    @cached_property
+    def to_send(self) -> tuple[PlannedEntry, ...]:
+        return tuple(p for p in self.entries if p.pays)
+
+    @property
+    def seconds(self) -> int:
+        return sum(p.result.estimate.seconds for p in self.to_send)
+
+    @cached_property
+    def cost(self) -> Decimal:
+        """The estimated cost of every render `run` will send."""
+        return sum((p.result.estimate.amount for p in self.to_send), Decimal(0))
+
+
 @dataclass(frozen=True)
-class Source:
+class Source(Sending):
     """The planned entries of one written entry, in manifest order."""
 
     name: str  # the id as written: `hero-{{sku}}`; a plain entry's own id
@@ -51,18 +72,6 @@ class Source:
             sizes[group] = sizes.get(group, 0) + 1
         counts = set(sizes.values())
         return counts.pop() if len(counts) == 1 else None
-
-    @cached_property
-    def to_send(self) -> tuple[PlannedEntry, ...]:
-        return tuple(p for p in self.entries if p.pays)
-
-    @property
-    def seconds(self) -> int:
-        return sum(p.result.estimate.seconds for p in self.to_send)
-
-    @cached_property
-    def cost(self) -> Decimal:
-        return sum((p.result.estimate.amount for p in self.to_send), Decimal(0))
 
     def headline(self, currency: str) -> str:
         """`hero-{{sku}}: 8 rows x 2 takes = 16 renders, 48.00 CNY`."""
