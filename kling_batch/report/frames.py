@@ -33,7 +33,7 @@ from kling_batch.delivery.videos import DoneVideo, done_video
 from kling_batch.hashing import sha256_file
 from kling_batch.manifest.model import Entry, Manifest
 from kling_batch.report.folders import EntryFiles, ReportMemo
-from kling_batch.runner.artifacts import OutputLayout, read_bytes
+from kling_batch.runner.artifacts import OutputLayout, open_creating_folder, read_bytes
 from kling_batch.runner.state import StateStore
 
 if TYPE_CHECKING:
@@ -296,7 +296,9 @@ def _fitted(frame: VideoFrame) -> Image.Image:
     (three would be copied) and writes as a JPEG as they are."""
     scale = min(POSTER_BOX[0] / frame.width, POSTER_BOX[1] / frame.height, 1.0)
     width, height = max(1, round(frame.width * scale)), max(1, round(frame.height * scale))
-    rgbx = frame.reformat(width=width, height=height, format="rgb0", interpolation="AREA")
+    rgbx = frame.reformat(
+        width=width, height=height, format="rgb0", interpolation="AREA", threads=1
+    )
     plane = rgbx.planes[0]
     # A buffer, which Pillow maps; its stub names only bytes and array-interface types.
     pixels: Any = memoryview(plane)
@@ -314,14 +316,16 @@ def _save_jpeg(
     # A name of this writer's own: `kling-batch report` may make a poster while the run that
     # holds the output makes the same one.
     temporary = target.with_name(f".{target.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    # Into a file opened here (its folder made only if missing), the temporary removed only
+    # after a failure: Pillow given a path stats it twice first, and a run makes a poster per
+    # video, so the calls it spares count.
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        picture.save(temporary, "JPEG", quality=85, comment=comment.encode())
+        with open_creating_folder(temporary, "wb") as handle:
+            picture.save(handle, "JPEG", quality=85, comment=comment.encode())
         os.replace(temporary, target)
     except OSError as problem:
-        return f"cannot write {target.name}: {problem.strerror or problem}"
-    finally:
         temporary.unlink(missing_ok=True)
+        return f"cannot write {target.name}: {problem.strerror or problem}"
     return None
 
 

@@ -2,17 +2,16 @@
 entries send, and contact-sheet.png. Made here, once per content, before the page is written;
 the page only links them (paths relative to report.html, which sits in the output folder).
 
-A run makes each poster as its video arrives (`PosterMaker`, an event sink), in the
-background while renders are awaited: the report at the run's end finds them made. A report of
+A run makes each poster as its video arrives (`PosterMaker`, an event sink), in a process of
+its own while renders are awaited: the report at the run's end finds them made. A report of
 an output without posters (one made by an older kling-batch) makes them all, a few at a time:
-about 15 ms of CPU each.
+about 3 ms of CPU each.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -26,9 +25,9 @@ from kling_batch.report.frames import (
     Poster,
     Thumbnail,
     input_thumbnails,
-    make_poster,
     make_posters,
 )
+from kling_batch.report.poster_process import PosterProcess
 from kling_batch.runner.artifacts import OutputLayout
 from kling_batch.runner.events import Download, EntryDone, Event
 from kling_batch.runner.state import StateStore
@@ -80,14 +79,15 @@ def href(layout: OutputLayout, path: Path) -> str:
 
 
 class PosterMaker:
-    """An event sink that makes each entry's poster once its video is downloaded and verified
-    (the `download` event carries its sha256), on one background thread: the runner's loop
-    only hands the work over. `close` waits for what was handed over."""
+    """An event sink that has each entry's poster made once its video is downloaded and
+    verified (the `download` event carries its sha256), by a process of its own
+    (poster_process.py): the runner's loop only hands the work over. `close` waits for what
+    was handed over."""
 
     def __init__(self, layout: OutputLayout) -> None:
         self._layout = layout
         self._videos: dict[str, DoneVideo] = {}
-        self._pool: ThreadPoolExecutor | None = None
+        self._process = PosterProcess()
 
     def emit(self, event: Event) -> None:
         match event:
@@ -99,12 +99,8 @@ class PosterMaker:
             case EntryDone():
                 video = self._videos.pop(event.entry_id, None)
                 if video is not None:
-                    if self._pool is None:
-                        self._pool = ThreadPoolExecutor(1, thread_name_prefix="poster")
-                    self._pool.submit(make_poster, video, self._layout)
+                    self._process.submit(video, self._layout.folder)
 
     def close(self) -> None:
         """Wait for the posters handed over; safe to call more than once."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True)
+        self._process.close()

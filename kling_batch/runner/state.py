@@ -119,8 +119,7 @@ class StateStore:
         return record
 
     def _changed(self, entry_id: str, changes: Mapping[str, Any]) -> EntryRecord:
-        """The record of an entry after `changes` (its columns, as records hold them) were
-        written."""
+        """The record of an entry after `changes` (columns, as records hold them) were written."""
         before = self._snapshot().get(entry_id)
         if before is None:  # not in the snapshot: cannot be, but the table has the last word
             return self._remember(read_entry(self._db, entry_id))
@@ -217,19 +216,21 @@ class StateStore:
         self._world = world
 
     def observe_echo(self, model: str, kind: str, mode: EchoMode) -> None:
+        # Written the first time only: which modes were seen is what counts (echo_modes).
+        if mode in self.echo_modes(model, kind):
+            return
         self._db.execute(
             "INSERT INTO echoes (model, kind, mode, seen) VALUES (?, ?, ?, 1)"
             " ON CONFLICT (model, kind, mode) DO UPDATE SET seen = seen + 1",
             (model, kind, mode),
         )
-        if self._echoes is not None:
-            self._echoes.setdefault((model, kind), set()).add(mode)
+        assert self._echoes is not None  # loaded by echo_modes above
+        self._echoes.setdefault((model, kind), set()).add(mode)
 
     def record_submitted(self, entry_id: str, task: Task) -> EntryRecord:
         """Note the task id the create answered with (or reconciliation adopted), the entry in
-        flight; what the task's status means beyond that is a transition's to say.
-
-        Raises TaskClaimed if another entry already holds that task."""
+        flight; what the task's status means beyond that is a transition's to say. Raises
+        TaskClaimed if another entry already holds that task."""
         now = time.time()
         changes = {
             "state": EntryState.IN_FLIGHT,

@@ -32,6 +32,8 @@ from kling_batch.runner.records import EntryRecord, FileRecord
 from kling_batch.runner.state import StateStore
 from kling_batch.runner.transitions import downloaded, task_seen
 
+from ..delivery.outputs import Review, copy_of, run_review
+
 
 def fold(store: StateStore, entry_id: str, task: Task) -> EntryRecord:
     """What a run does with a task it saw: the transition, persisted."""
@@ -165,3 +167,18 @@ def finished_output(output: Output) -> Output:
     output.fail("hostile", "DataInspectionFailed", "<b>moderated</b> & blocked")
     output.succeed("gone-video", 5, with_file=False)
     return output
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> Review:
+    """The review manifest (tests/delivery/outputs.py) run for real, once per test module."""
+    return run_review(tmp_path_factory.mktemp("run"))
+
+
+@pytest.fixture
+def review(finished: Review, tmp_path: Path) -> Review:
+    """A copy of the run's output without the posters its run made."""
+    copy = copy_of(finished, tmp_path / "copy")
+    for poster in copy.layout.folder.glob("*/poster.jpg"):
+        poster.unlink()
+    return copy

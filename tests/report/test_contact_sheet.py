@@ -25,7 +25,7 @@ from kling_batch.report.contact_sheet import (
 )
 from kling_batch.report.frames import make_posters
 
-from ..delivery.outputs import DONE, FAILED, Review, copy_of, run_review
+from ..delivery.outputs import DONE, FAILED, Review, copy_of
 
 BACKGROUND = (250, 250, 250)
 TINT = (226, 232, 244)
@@ -33,13 +33,9 @@ PLACEHOLDER = (210, 210, 210)
 STEP_X, STEP_Y = BOX + GAP + 2 * PAD, BOX + LABEL + GAP + 2 * PAD
 
 
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory: pytest.TempPathFactory) -> Review:
-    return run_review(tmp_path_factory.mktemp("run"))
-
-
 @pytest.fixture
 def review(finished: Review, tmp_path: Path) -> Review:
+    """A copy of the run's output, posters and all."""
     return copy_of(finished, tmp_path / "copy")
 
 

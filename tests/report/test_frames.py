@@ -28,23 +28,9 @@ from kling_batch.report.frames import (
 )
 from kling_batch.runner.events import Download, EntryDone
 
-from ..delivery.outputs import DONE, FAILED, Review, copy_of, run_review
+from ..delivery.outputs import DONE, FAILED, Review
 
 CLIPS = Path(__file__).resolve().parents[2] / "kling_batch" / "simulator" / "clips"
-
-
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory: pytest.TempPathFactory) -> Review:
-    return run_review(tmp_path_factory.mktemp("run"))
-
-
-@pytest.fixture
-def review(finished: Review, tmp_path: Path) -> Review:
-    """A copy of the run's output without the posters its report made."""
-    copy = copy_of(finished, tmp_path / "copy")
-    for poster in copy.layout.folder.glob(f"*/{POSTER_FILE}"):
-        poster.unlink()
-    return copy
 
 
 def posters_of(review: Review, **options: Any) -> dict[str, Poster | FrameFailure]:

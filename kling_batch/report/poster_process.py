@@ -1,0 +1,148 @@
+"""Posters made in a process of their own while a run goes on (`PosterProcess`).
+
+A run makes each done video's poster as the video arrives, so that the report at its end finds
+them made. Decoding a keyframe and writing a JPEG is a few milliseconds of CPU a poster; on a
+thread beside the runner's event loop it cost half as much again in the contention for the
+interpreter lock, and the loop's own work per entry grew by a quarter. Here a child Python
+(`child_main`, started by `python -c`) makes them, one after another, from the lines
+the run writes to its standard input:
+
+    {"entry_id": "...", "path": ".../video.mp4", "size": 123, "sha256": "...", "folder": "..."}
+
+It gets no secret (the API key is taken out of its environment), ignores Ctrl-C (the run
+decides when it stops: `close` ends its input, and it finishes what it was handed), and exits
+when its input ends, which is also what a killed run leaves it. Nothing here is needed for a
+poster to exist: one that was not made (the child could not start, died, or was still busy
+when the run ended) is made by the report, which makes every poster it finds missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO
+
+from kling_batch.api.security import API_KEY_ENV
+from kling_batch.delivery.videos import DoneVideo
+from kling_batch.report.frames import make_poster
+from kling_batch.runner.artifacts import OutputLayout
+
+# How long `close` waits for the posters still queued, beyond which the report makes the rest.
+CLOSE_SECONDS = 120.0
+_END = None  # the feeder's sign that no more videos come
+
+
+class PosterProcess:
+    """Hands each video to the child that makes its poster; started at the first video.
+
+    `submit` only queues (the run's event loop never waits on the pipe): a thread of this
+    process writes the queue to the child, which may take its time."""
+
+    def __init__(self) -> None:
+        self._child: subprocess.Popen[bytes] | None = None
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._feeder: threading.Thread | None = None
+        self._broken = False  # the child could not be started, or stopped reading
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs (None before the first video, and after
+        `close`)."""
+        return self._child.pid if self._child is not None else None
+
+    def submit(self, video: DoneVideo, folder: Path) -> None:
+        if self._broken:
+            return
+        if self._child is None and not self._start():
+            return
+        line = {
+            "entry_id": video.entry_id,
+            "path": str(video.path),
+            "size": video.size,
+            "sha256": video.sha256,
+            "folder": str(folder),
+        }
+        self._queue.put(json.dumps(line).encode() + b"\n")
+
+    def close(self, timeout: float = CLOSE_SECONDS) -> None:
+        """Let the child make what it was handed (at most `timeout` seconds), then end it.
+        Safe to call more than once."""
+        child, self._child = self._child, None
+        feeder, self._feeder = self._feeder, None
+        if child is None or feeder is None:
+            return
+        self._queue.put(_END)
+        feeder.join(timeout)
+        try:
+            child.wait(timeout)
+        except subprocess.TimeoutExpired:
+            child.kill()  # what it did not make, the report makes
+            child.wait()
+
+    def _start(self) -> bool:
+        if not sys.executable:  # an embedded interpreter: the report makes the posters
+            self._broken = True
+            return False
+        try:
+            self._child = subprocess.Popen(
+                # -c rather than -m: the package imports this module, and running it as
+                # __main__ as well would load it twice.
+                [sys.executable, "-c", f"from {__name__} import child_main; child_main()"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=child_environment(os.environ),
+            )
+        except OSError:
+            self._broken = True
+            return False
+        assert self._child.stdin is not None
+        self._feeder = threading.Thread(
+            target=self._feed, args=(self._child.stdin,), name="poster-feeder", daemon=True
+        )
+        self._feeder.start()
+        return True
+
+    def _feed(self, pipe: IO[bytes]) -> None:
+        try:
+            while (line := self._queue.get()) is not _END:
+                pipe.write(line)
+                pipe.flush()
+        except OSError:  # the child stopped reading (it died): the report makes the rest
+            self._broken = True
+        finally:
+            with contextlib.suppress(OSError):
+                pipe.close()
+
+
+def child_environment(environment: Mapping[str, str]) -> dict[str, str]:
+    """What the child is started with: `environment` without the API key."""
+    return {name: value for name, value in environment.items() if name != API_KEY_ENV}
+
+
+def child_main() -> None:
+    """The child's whole life: posters for what arrives on its standard input."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the run's Ctrl-C is the run's to handle
+    serve(sys.stdin)
+
+
+def serve(lines: IO[str]) -> None:
+    """The child: a poster for each line of `lines`, until they end."""
+    for line in lines:
+        try:
+            task = json.loads(line)
+            video = DoneVideo(
+                str(task["entry_id"]), Path(task["path"]), int(task["size"]), str(task["sha256"])
+            )
+            folder = Path(task["folder"])
+        except (ValueError, KeyError, TypeError):
+            continue  # not a line of ours: nothing to make
+        make_poster(video, OutputLayout(folder))
