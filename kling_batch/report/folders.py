@@ -99,7 +99,8 @@ class ReportMemo:
         temporary = f"{self._path}.{os.getpid()}-{threading.get_ident()}.tmp"
         try:
             with open(temporary, "w", encoding="utf-8") as out:
-                json.dump({"version": _MEMO_VERSION, "files": self._used}, out)
+                # dumps, not dump: json.dump streams through the pure-Python encoder.
+                out.write(json.dumps({"version": _MEMO_VERSION, "files": self._used}))
             os.replace(temporary, self._path)
         except OSError:
             with contextlib.suppress(OSError):  # what could be written of it
