@@ -204,8 +204,8 @@ def _draw_tile(
     picture = _open(tile.image) if tile.image is not None else None
     if picture is not None:
         draw.rectangle((left, top, left + BOX - 1, top + BOX - 1), fill=_PICTURE_GROUND)
-        # Bilinear: from the JPEG's draft (at most twice the tile) it looks the same as the
-        # default bicubic at three quarters of the CPU, on up to 240 tiles a sheet.
+        # Bilinear, which Pillow widens into a proper downscaling filter: from the JPEG's draft
+        # (at most twice the tile) it costs 60 % of the default bicubic, on up to 240 tiles.
         picture.thumbnail((BOX, BOX), Image.Resampling.BILINEAR)
         sheet.paste(picture, (left + (BOX - picture.width) // 2, top + (BOX - picture.height) // 2))
     else:

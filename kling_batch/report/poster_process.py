@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
@@ -79,10 +80,11 @@ class PosterProcess:
         feeder, self._feeder = self._feeder, None
         if child is None or feeder is None:
             return
+        deadline = time.monotonic() + timeout
         self._queue.put(_END)
         feeder.join(timeout)
         try:
-            child.wait(timeout)
+            child.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             child.kill()  # what it did not make, the report makes
             child.wait()
