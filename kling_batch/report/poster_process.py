@@ -2,10 +2,10 @@
 
 A run makes each done video's poster as the video arrives, so that the report at its end finds
 them made. Decoding a keyframe and writing a JPEG is a few milliseconds of CPU a poster; on a
-thread beside the runner's event loop it cost half as much again in the contention for the
-interpreter lock, and the loop's own work per entry grew by a quarter. Here a child Python
-(`child_main`, started by `python -c`) makes them, one after another, from the lines
-the run writes to its standard input:
+thread beside the runner's event loop the contention for the interpreter lock made it cost a
+third more (3.7 ms an entry in a run against 2.7 ms alone; bench/README.md, 2026-12-02).
+Here a child Python (`child_main`, started by `python -c`) makes them, one after another,
+from the lines the run writes to its standard input:
 
     {"entry_id": "...", "path": ".../video.mp4", "size": 123, "sha256": "...", "folder": "..."}
 
