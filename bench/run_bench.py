@@ -3,7 +3,7 @@
     .venv/bin/python bench/run_bench.py makespan [--entries 60] [--runs 5] [--speed 30]
     .venv/bin/python bench/run_bench.py polling  [--entries 60] [--runs 5] [--speed 30]
     .venv/bin/python bench/run_bench.py renders  (both of the above from the same runs)
-    .venv/bin/python bench/run_bench.py cpu      [--entries 1000] [--runs 3] [--profile]
+    .venv/bin/python bench/run_bench.py cpu      [--entries 1000] [--runs 5] [--profile]
                                                  [--scratch DIR]
     .venv/bin/python bench/run_bench.py io       [--entries 300] [--runs 3] [--strace]
 
@@ -646,24 +646,39 @@ class Floor:
     queries_per_entry: float
     three_queries_ms: float  # three task queries (the floor until 2026-12-02)
 
+    def around(self, after: Floor) -> Floor:
+        """The floor of a run measured just before it (self) and just after: their geometric
+        mean. This machine's speed drifts by tens of percent within a minute, so one side
+        alone made a run's ratio swing with the drift."""
+        return Floor(
+            math.sqrt(self.entry_ms * after.entry_ms),
+            (self.queries_per_entry + after.queries_per_entry) / 2,
+            math.sqrt(self.three_queries_ms * after.three_queries_ms),
+        )
+
+
+def measure_floor(base_url: str) -> Floor:
+    entry_ms, queries = bare_entry_ms(base_url)
+    return Floor(entry_ms, queries, _FLOOR_EXCHANGES * bare_http_ms(base_url))
+
 
 def report_cpu(options: argparse.Namespace) -> bool:
     print(
         f"{options.entries} entries against a zero-latency simulator in another process, "
-        f"{options.runs} runs (and one warm-up), each followed by the bare-httpx floors"
+        f"{options.runs} runs (and one warm-up), each between two measures of the bare-httpx "
+        "floors"
     )
-    runs: list[tuple[CpuRun, Floor]] = []  # each run with the floors measured right after it
+    runs: list[tuple[CpuRun, Floor]] = []  # each run with the floors measured around it
     # Every run's output is kept until the end: for seconds (minutes, while their blocks are
     # dirty) after thousands of files are removed, ext4 without a journal makes each new inode
     # skip over the recently deleted ones (`recently_deleted` in fs/ext4/ialloc.c), and a run
     # started just after the last one's cleanup paid up to ten times the CPU per file.
     with simulator_process(0.0) as base_url, scratch_folder(options.scratch) as scratch:
         for index in range(options.runs + 1):
+            before = measure_floor(base_url) if index else None
             result = cpu_run(base_url, options.entries, scratch / f"run-{index}")
-            if index:  # the first run pays for imports and cold caches
-                entry_ms, queries = bare_entry_ms(base_url)
-                floor = Floor(entry_ms, queries, _FLOOR_EXCHANGES * bare_http_ms(base_url))
-                runs.append((result, floor))
+            if before is not None:  # the first run pays for imports and cold caches
+                runs.append((result, before.around(measure_floor(base_url))))
         profile = cProfile.Profile(time.process_time) if options.profile else None
         if profile is not None:
             cpu_run(base_url, options.entries, scratch / "profiled", profile)
@@ -930,7 +945,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command.add_argument("--poll-interval", type=float, default=5.0, help="simulated")
     cpu = commands.add_parser("cpu", help="the runner's CPU per entry")
     cpu.add_argument("--entries", type=int, default=1000)
-    cpu.add_argument("--runs", type=int, default=3)
+    cpu.add_argument("--runs", type=int, default=5)
     cpu.add_argument("--profile", action="store_true", help="also where the time goes")
     cpu.add_argument(
         "--scratch", type=Path, help="keep the runs' outputs under this folder (not removed)"

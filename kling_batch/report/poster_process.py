@@ -21,11 +21,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import queue
+import select
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,19 +37,20 @@ from kling_batch.runner.artifacts import OutputLayout
 
 # How long `close` waits for the posters still queued, beyond which the report makes the rest.
 CLOSE_SECONDS = 120.0
-_END = None  # the feeder's sign that no more videos come
 
 
 class PosterProcess:
     """Hands each video to the child that makes its poster; started at the first video.
 
-    `submit` only queues (the run's event loop never waits on the pipe): a thread of this
-    process writes the queue to the child, which may take its time."""
+    `submit` never waits: the child's input is a non-blocking pipe, and what it cannot take
+    yet (the child is behind by more than the pipe holds) waits here, in order, for the next
+    `submit` or for `close`. No thread: a feeder thread's handovers of the interpreter lock
+    cost the run more than the writes themselves (bench/README.md, 2026-12-02)."""
 
     def __init__(self) -> None:
         self._child: subprocess.Popen[bytes] | None = None
-        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-        self._feeder: threading.Thread | None = None
+        self._pipe: int | None = None  # the write end of the child's standard input
+        self._backlog = bytearray()  # lines the pipe could not take yet
         self._broken = False  # the child could not be started, or stopped reading
 
     @property
@@ -71,18 +71,21 @@ class PosterProcess:
             "sha256": video.sha256,
             "folder": str(folder),
         }
-        self._queue.put(json.dumps(line).encode() + b"\n")
+        self._backlog += json.dumps(line).encode() + b"\n"
+        self._write_what_fits()
 
     def close(self, timeout: float = CLOSE_SECONDS) -> None:
         """Let the child make what it was handed (at most `timeout` seconds), then end it.
         Safe to call more than once."""
         child, self._child = self._child, None
-        feeder, self._feeder = self._feeder, None
-        if child is None or feeder is None:
+        if child is None:
             return
         deadline = time.monotonic() + timeout
-        self._queue.put(_END)
-        feeder.join(timeout)
+        self._write_rest(deadline)
+        if self._pipe is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._pipe)  # the child's input ends: it exits once done
+            self._pipe = None
         try:
             child.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
@@ -107,22 +110,34 @@ class PosterProcess:
             self._broken = True
             return False
         assert self._child.stdin is not None
-        self._feeder = threading.Thread(
-            target=self._feed, args=(self._child.stdin,), name="poster-feeder", daemon=True
-        )
-        self._feeder.start()
+        # The descriptor itself, written with os.write: the file object would buffer.
+        self._pipe = os.dup(self._child.stdin.fileno())
+        self._child.stdin.close()
+        os.set_blocking(self._pipe, False)
         return True
 
-    def _feed(self, pipe: IO[bytes]) -> None:
-        try:
-            while (line := self._queue.get()) is not _END:
-                pipe.write(line)
-                pipe.flush()
-        except OSError:  # the child stopped reading (it died): the report makes the rest
-            self._broken = True
-        finally:
-            with contextlib.suppress(OSError):
-                pipe.close()
+    def _write_what_fits(self) -> None:
+        """Write as much of the backlog as the pipe takes now, without waiting."""
+        while self._backlog and self._pipe is not None:
+            try:
+                written = os.write(self._pipe, self._backlog)
+            except BlockingIOError:
+                return  # the child is behind: the rest goes with a later write
+            except OSError:  # the child stopped reading (it died): the report makes the rest
+                self._broken = True
+                self._backlog.clear()
+                return
+            del self._backlog[:written]
+
+    def _write_rest(self, deadline: float) -> None:
+        """Write the whole backlog, waiting for the child to read it until `deadline`."""
+        self._write_what_fits()
+        while self._backlog and self._pipe is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return  # the child is too slow: what it did not get, the report makes
+            select.select([], [self._pipe], [], left)
+            self._write_what_fits()
 
 
 def child_environment(environment: Mapping[str, str]) -> dict[str, str]:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -87,11 +88,34 @@ def test_the_runs_ctrl_c_does_not_stop_the_child(review: Review) -> None:
 def test_a_child_that_dies_costs_no_poster_and_no_error(review: Review) -> None:
     process, pid, rest = started(review)
     os.kill(pid, signal.SIGKILL)
-    finish(process, review, rest)  # no error: the feeder finds the pipe broken
+    finish(process, review, rest)  # no error: the next write finds the pipe broken
     with review.store() as store:
         posters = make_posters(review.layout, review.manifest, store)
     # The report makes whatever the child did not.
     assert all(isinstance(poster, Poster) for poster in posters.values())
+    assert posters_on_disk(review) == list(DONE)
+
+
+def test_submit_never_waits_for_a_child_that_is_behind(review: Review) -> None:
+    """A stopped child reads nothing: a run's submits still return, and what its pipe cannot
+    hold reaches the child, in order, once it reads again."""
+    process, pid, rest = started(review)
+    os.kill(pid, signal.SIGSTOP)
+    # Many times what a pipe holds (64 KiB): videos whose long paths do not exist, each
+    # skipped by the child as a poster it cannot make.
+    folder = review.layout.folder / "missing"
+    deep = folder.joinpath(*["x" * 200] * 20)
+    missing = [DoneVideo(f"missing-{n}", deep / f"{n}.mp4", 1, "0" * 64) for n in range(150)]
+    submitting = threading.Thread(
+        target=lambda: [process.submit(video, review.layout.folder) for video in missing]
+    )
+    submitting.start()
+    submitting.join(30)
+    stuck = submitting.is_alive()
+    os.kill(pid, signal.SIGCONT)
+    assert not stuck, "submit waited for the child"
+    finish(process, review, rest)  # the real videos come after all that was held back
+    assert gone(pid)
     assert posters_on_disk(review) == list(DONE)
 
 
