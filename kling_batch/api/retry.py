@@ -75,7 +75,7 @@ class RetryPolicy:
         started = time.monotonic()
         try:
             # The first try on its own: nearly every call succeeds at once, and stamina's
-            # machinery costs some 20 us a call to build (bench/README.md, 2026-12-02).
+            # machinery costs 20 us a call to build (`bench/micro_bench.py retry`).
             return await attempt()
         except Exception as failure:
             first = failure

@@ -49,6 +49,15 @@ def finish(process: PosterProcess, review: Review, videos: list[DoneVideo]) -> N
     process.close()
 
 
+def first_poster_made(review: Review) -> None:
+    """Wait for a poster on disk: the child is then past setting its signal handler, which it
+    does first."""
+    deadline = time.monotonic() + 30
+    while not posters_on_disk(review) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert posters_on_disk(review), "the child made no poster"
+
+
 def gone(pid: int, within: float = 10.0) -> bool:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -76,10 +85,7 @@ def test_the_child_makes_every_poster_handed_over_and_gets_no_key(
 
 def test_the_runs_ctrl_c_does_not_stop_the_child(review: Review) -> None:
     process, pid, rest = started(review)
-    # Its first poster on disk: the child is past setting its handler, which it does first.
-    deadline = time.monotonic() + 30
-    while not posters_on_disk(review) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    first_poster_made(review)
     os.kill(pid, signal.SIGINT)
     finish(process, review, rest)
     assert posters_on_disk(review) == list(DONE)
