@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
+import selectors
 import signal
 import subprocess
 import sys
@@ -114,8 +114,11 @@ class PosterProcess:
         # The descriptor itself, written with os.write: the file object would buffer.
         self._pipe = os.dup(self._child.stdin.fileno())
         self._child.stdin.close()
-        os.set_blocking(self._pipe, False)
-        return True
+        try:
+            os.set_blocking(self._pipe, False)
+        except (AttributeError, OSError):  # no non-blocking pipes here: the report makes them
+            self._broken = True
+        return not self._broken
 
     def _write_what_fits(self) -> None:
         """Write as much of the backlog as the pipe takes now, without waiting."""
@@ -137,7 +140,10 @@ class PosterProcess:
             left = deadline - time.monotonic()
             if left <= 0:
                 return  # the child is too slow: what it did not get, the report makes
-            select.select([], [self._pipe], [], left)
+            # A selector rather than select.select, which refuses descriptors from 1024 up.
+            with selectors.DefaultSelector() as waiting:
+                waiting.register(self._pipe, selectors.EVENT_WRITE)
+                waiting.select(left)
             self._write_what_fits()
 
 
